@@ -1,0 +1,24 @@
+# Reads -> joint VCF -> ML-ready variants. See README.md; every config key is
+# documented in config/README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/reference.smk"
+include: "rules/fastqc.smk"
+include: "rules/trim.smk"
+include: "rules/map.smk"
+include: "rules/bamstats.smk"
+include: "rules/calls.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

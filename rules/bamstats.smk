@@ -1,0 +1,23 @@
+# samtools stats / flagstat / idxstats of the final per-sample BAM.
+rule bamstats:
+    input:
+        bam="results/map/{sample}.bam",
+        bai="results/map/{sample}.bam.bai",
+        ref="results/reference/genome.fa",
+    output:
+        stats="results/bamstats/{sample}.stats.txt",
+        flagstat="results/bamstats/{sample}.flagstat.txt",
+        idxstats="results/bamstats/{sample}.idxstats.txt",
+    log:
+        "results/logs/bamstats/{sample}.log",
+    benchmark:
+        "results/benchmarks/bamstats/{sample}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem(500),
+    conda:
+        "../envs/samtools.yaml"
+    shell:
+        "(samtools stats --reference {input.ref:q} {input.bam:q} > {output.stats:q}"
+        " && samtools flagstat {input.bam:q} > {output.flagstat:q}"
+        " && samtools idxstats {input.bam:q} > {output.idxstats:q}) 2> {log:q}"

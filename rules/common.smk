@@ -1,0 +1,92 @@
+# Sheet loading, validation and the get_* input functions shared by all rules.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+import sheets  # noqa: E402  (scripts/sheets.py: importable, unit-tested)
+
+SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
+
+# Validate before any job runs: a bad config or sheet stops the DAG here.
+try:
+    sheets.validate_config(config, SCHEMAS / "config.schema.yaml")
+    samples = sheets.load_samples(config["samples"], SCHEMAS / "samples.schema.yaml")
+    units = sheets.load_units(config["units"], SCHEMAS / "units.schema.yaml")
+    sheets.check_sheets(samples, units, config, base_dir=Path.cwd())
+except sheets.SheetError as e:
+    raise WorkflowError(str(e)) from None
+
+SAMPLES = sorted(samples.index)
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+N_CHUNKS = config["bcftools"]["chunks"]
+DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
+
+
+wildcard_constraints:
+    sample=NAME,
+    unit=NAME,
+    chunk=r"\d+",
+
+
+def mem(base_mb):
+    """mem_mb that grows with each retry: base, 2x base, ..."""
+    return lambda wildcards, attempt: base_mb * attempt
+
+
+def sample_units(sample):
+    return sorted(units.loc[sample].index)
+
+
+def is_paired(wildcards):
+    return sheets.is_paired(units, wildcards.sample, wildcards.unit)
+
+
+def get_fastqs(wildcards):
+    """Raw FASTQ(s) of one unit: [fq1] or [fq1, fq2]."""
+    row = units.loc[(wildcards.sample, wildcards.unit)]
+    return [row.fq1, row.fq2] if row.fq2 else [row.fq1]
+
+
+def get_trimmed(wildcards):
+    """Trimmed FASTQ(s) of one unit, paired or single-end."""
+    stem = f"results/trim/{wildcards.sample}.{wildcards.unit}"
+    if is_paired(wildcards):
+        return [f"{stem}.R1.fastq.gz", f"{stem}.R2.fastq.gz"]
+    return [f"{stem}.SE.fastq.gz"]
+
+
+def get_trim_report(wildcards):
+    mode = "pe" if is_paired(wildcards) else "se"
+    return f"results/trim/{wildcards.sample}.{wildcards.unit}.{mode}.json"
+
+
+def get_unit_bams(wildcards):
+    return expand(
+        "results/map/{sample}.{unit}.bam",
+        sample=wildcards.sample,
+        unit=sample_units(wildcards.sample),
+    )
+
+
+def read_group(wildcards):
+    """Deterministic read group: ID/PU from sample+unit, SM and LB = sample."""
+    rg_id = f"{wildcards.sample}.{wildcards.unit}"
+    return (
+        rf"@RG\tID:{rg_id}\tSM:{wildcards.sample}\tLB:{wildcards.sample}"
+        rf"\tPL:ILLUMINA\tPU:{rg_id}"
+    )
+
+
+def get_final_outputs():
+    unit_pairs = [(s, u) for s in SAMPLES for u in sample_units(s)]
+    return [
+        "results/calls/cohort.vcf.gz",
+        "results/calls/cohort.vcf.gz.tbi",
+        "results/calls/cohort.stats.txt",
+        *[f"results/fastqc/{s}.{u}" for s, u in unit_pairs],
+        *expand(
+            "results/bamstats/{sample}.{ext}",
+            sample=SAMPLES,
+            ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
+        ),
+    ]

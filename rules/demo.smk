@@ -1,0 +1,53 @@
+# Embedded demo cohort: a seeded simulator (scripts/demo.py) writes the
+# reference, truth VCF, phenotypes and reads the first time they are needed.
+if DEMO:
+
+    rule demo_population:
+        output:
+            ref=f"{DEMO}/reference.fa",
+            vcf=f"{DEMO}/truth/truth.vcf.gz",
+            tbi=f"{DEMO}/truth/truth.vcf.gz.tbi",
+            phenotypes=f"{DEMO}/truth/phenotypes.tsv",
+            causal=f"{DEMO}/truth/causal.tsv",
+            summary=f"{DEMO}/truth/summary.json",
+        params:
+            demo=config["demo"],
+        log:
+            "results/logs/demo/population.log",
+        benchmark:
+            "results/benchmarks/demo/population.tsv"
+        threads: 1
+        resources:
+            mem_mb=mem(2000),
+        conda:
+            "../envs/python.yaml"
+        script:
+            "../scripts/demo.py"
+
+    rule demo_reads:
+        input:
+            ref=f"{DEMO}/reference.fa",
+            vcf=f"{DEMO}/truth/truth.vcf.gz",
+        output:
+            r1=f"{DEMO}/reads/{{sample}}_{{unit}}_R1.fastq.gz",
+            r2=f"{DEMO}/reads/{{sample}}_{{unit}}_R2.fastq.gz",
+        params:
+            demo=config["demo"],
+            # Only this sample's own unit count: growing the sheet by other
+            # samples must not change these params (and so rerun reads).
+            n_units=lambda wc: len(sample_units(wc.sample)),
+            adapters=lambda wc: {
+                "r1": config["cutadapt"]["adapter_r1"],
+                "r2": config["cutadapt"]["adapter_r2"],
+            },
+        log:
+            "results/logs/demo/reads/{sample}.{unit}.log",
+        benchmark:
+            "results/benchmarks/demo/reads/{sample}.{unit}.tsv"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        conda:
+            "../envs/python.yaml"
+        script:
+            "../scripts/demo.py"

@@ -1,0 +1,37 @@
+# FastQC on the raw and the trimmed reads of one unit, in one JVM start
+# (JVM start-up dominates on small inputs). Inputs are linked under canonical
+# names first so that reports are named <sample>.<unit>.<raw|trimmed>.<R1|R2|SE>
+# whatever the user's FASTQ files are called.
+rule fastqc:
+    input:
+        raw=get_fastqs,
+        trimmed=get_trimmed,
+    output:
+        directory("results/fastqc/{sample}.{unit}"),
+    params:
+        reads=lambda wc: ["R1", "R2"] if is_paired(wc) else ["SE"],
+    log:
+        "results/logs/fastqc/{sample}.{unit}.log",
+    benchmark:
+        "results/benchmarks/fastqc/{sample}.{unit}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem(1000),
+    conda:
+        "../envs/fastqc.yaml"
+    shell:
+        """
+        (set -euo pipefail
+        tmp=$(mktemp -d)
+        trap 'rm -rf "$tmp"' EXIT
+        raw=({input.raw:q}); trimmed=({input.trimmed:q}); reads=({params.reads})
+        for i in "${{!reads[@]}}"; do
+            ln -s "$(realpath "${{raw[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.raw.${{reads[$i]}}.fastq.gz"
+            ln -s "$(realpath "${{trimmed[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.trimmed.${{reads[$i]}}.fastq.gz"
+        done
+        mkdir -p "$tmp/out"
+        fastqc --quiet --threads {threads} --outdir "$tmp/out" "$tmp"/*.fastq.gz
+        mkdir -p {output:q}
+        mv "$tmp"/out/*_fastqc.zip "$tmp"/out/*_fastqc.html {output:q}/
+        ) > {log:q} 2>&1
+        """

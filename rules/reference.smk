@@ -1,0 +1,40 @@
+# Reference: copied (decompressed if needed) under results/ so that its
+# indexes never have to be written next to the user's own file.
+rule reference:
+    input:
+        config["reference"]["fasta"],
+    output:
+        fa="results/reference/genome.fa",
+        fai="results/reference/genome.fa.fai",
+    log:
+        "results/logs/reference/reference.log",
+    benchmark:
+        "results/benchmarks/reference/reference.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem(1000),
+    conda:
+        "../envs/samtools.yaml"
+    shell:
+        "(if gzip -t {input:q} 2>/dev/null; then gzip -dc {input:q}; "
+        " else cat {input:q}; fi > {output.fa:q} "
+        " && samtools faidx {output.fa:q}) 2> {log:q}"
+
+
+rule bwa_index:
+    input:
+        "results/reference/genome.fa",
+    output:
+        multiext("results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+    log:
+        "results/logs/reference/bwa_index.log",
+    benchmark:
+        "results/benchmarks/reference/bwa_index.tsv"
+    threads: 1
+    resources:
+        # bwa index needs ~5.4 GB for a human genome; bwtsw for large ones.
+        mem_mb=mem(6000),
+    conda:
+        "../envs/bwa.yaml"
+    shell:
+        "bwa index {input:q} 2> {log:q}"
