@@ -12,11 +12,11 @@ rule bamstats:
         "results/logs/bamstats/{sample}.log",
     benchmark:
         "results/benchmarks/bamstats/{sample}.tsv"
+    conda:
+        "../envs/samtools.yaml"
     threads: 1
     resources:
         mem_mb=mem(500),
-    conda:
-        "../envs/samtools.yaml"
     shell:
         "(samtools stats --reference {input.ref:q} {input.bam:q} > {output.stats:q}"
         " && samtools flagstat {input.bam:q} > {output.flagstat:q}"

@@ -10,11 +10,11 @@ rule call_chunks:
         "results/logs/calls/chunks.log",
     benchmark:
         "results/benchmarks/calls/chunks.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(500),
-    conda:
-        "../envs/python.yaml"
     script:
         "../scripts/calls.py"
 
@@ -28,19 +28,19 @@ rule call_chunk:
         bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
     output:
         temp("results/calls/chunks/{chunk}.bcf"),
-    params:
-        mpileup=config["bcftools"]["mpileup"],
-        call=config["bcftools"]["call"],
-        ploidy=config["ploidy"],
     log:
         "results/logs/calls/chunk.{chunk}.log",
     benchmark:
         "results/benchmarks/calls/chunk.{chunk}.tsv"
+    conda:
+        "../envs/bcftools.yaml"
     threads: 1
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/bcftools.yaml"
+    params:
+        mpileup=config["bcftools"]["mpileup"],
+        call=config["bcftools"]["call"],
+        ploidy=config["ploidy"],
     shell:
         "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
         " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
@@ -59,11 +59,11 @@ rule gather_calls:
         "results/logs/calls/gather.log",
     benchmark:
         "results/benchmarks/calls/gather.tsv"
+    conda:
+        "../envs/bcftools.yaml"
     threads: 2
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/bcftools.yaml"
     shell:
         # Normalise after the gather: left-aligning may move an indel across
         # a chunk boundary, which per-chunk norm would leave unsorted.
@@ -83,10 +83,10 @@ rule vcf_stats:
         "results/logs/calls/stats.log",
     benchmark:
         "results/benchmarks/calls/stats.tsv"
+    conda:
+        "../envs/bcftools.yaml"
     threads: 1
     resources:
         mem_mb=mem(500),
-    conda:
-        "../envs/bcftools.yaml"
     shell:
         "bcftools stats -F {input.ref:q} -s - {input.vcf:q} > {output:q} 2> {log:q}"

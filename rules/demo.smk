@@ -10,17 +10,17 @@ if DEMO:
             phenotypes=f"{DEMO}/truth/phenotypes.tsv",
             causal=f"{DEMO}/truth/causal.tsv",
             summary=f"{DEMO}/truth/summary.json",
-        params:
-            demo=config["demo"],
         log:
             "results/logs/demo/population.log",
         benchmark:
             "results/benchmarks/demo/population.tsv"
+        conda:
+            "../envs/python.yaml"
         threads: 1
         resources:
             mem_mb=mem(2000),
-        conda:
-            "../envs/python.yaml"
+        params:
+            demo=config["demo"],
         script:
             "../scripts/demo.py"
 
@@ -31,6 +31,15 @@ if DEMO:
         output:
             r1=f"{DEMO}/reads/{{sample}}_{{unit}}_R1.fastq.gz",
             r2=f"{DEMO}/reads/{{sample}}_{{unit}}_R2.fastq.gz",
+        log:
+            "results/logs/demo/reads/{sample}.{unit}.log",
+        benchmark:
+            "results/benchmarks/demo/reads/{sample}.{unit}.tsv"
+        conda:
+            "../envs/python.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
         params:
             demo=config["demo"],
             # Only this sample's own unit count: growing the sheet by other
@@ -40,14 +49,5 @@ if DEMO:
                 "r1": config["cutadapt"]["adapter_r1"],
                 "r2": config["cutadapt"]["adapter_r2"],
             },
-        log:
-            "results/logs/demo/reads/{sample}.{unit}.log",
-        benchmark:
-            "results/benchmarks/demo/reads/{sample}.{unit}.tsv"
-        threads: 1
-        resources:
-            mem_mb=mem(1000),
-        conda:
-            "../envs/python.yaml"
         script:
             "../scripts/demo.py"

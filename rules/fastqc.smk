@@ -8,30 +8,32 @@ rule fastqc:
         trimmed=get_trimmed,
     output:
         directory("results/fastqc/{sample}.{unit}"),
-    params:
-        reads=lambda wc: ["R1", "R2"] if is_paired(wc) else ["SE"],
     log:
         "results/logs/fastqc/{sample}.{unit}.log",
     benchmark:
         "results/benchmarks/fastqc/{sample}.{unit}.tsv"
+    conda:
+        "../envs/fastqc.yaml"
     threads: 2
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/fastqc.yaml"
+    params:
+        reads=lambda wc: ["R1", "R2"] if is_paired(wc) else ["SE"],
     shell:
         """
-        (set -euo pipefail
-        tmp=$(mktemp -d)
-        trap 'rm -rf "$tmp"' EXIT
-        raw=({input.raw:q}); trimmed=({input.trimmed:q}); reads=({params.reads})
-        for i in "${{!reads[@]}}"; do
-            ln -s "$(realpath "${{raw[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.raw.${{reads[$i]}}.fastq.gz"
-            ln -s "$(realpath "${{trimmed[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.trimmed.${{reads[$i]}}.fastq.gz"
-        done
-        mkdir -p "$tmp/out"
-        fastqc --quiet --threads {threads} --outdir "$tmp/out" "$tmp"/*.fastq.gz
-        mkdir -p {output:q}
-        mv "$tmp"/out/*_fastqc.zip "$tmp"/out/*_fastqc.html {output:q}/
-        ) > {log:q} 2>&1
+        (
+            set -euo pipefail
+            tmp=$(mktemp -d)
+            trap 'rm -rf "$tmp"' EXIT
+            raw=({input.raw:q})
+            trimmed=({input.trimmed:q})
+            reads=({params.reads})
+            for i in "${{!reads[@]}}"; do
+                ln -s "$(realpath "${{raw[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.raw.${{reads[$i]}}.fastq.gz"
+                ln -s "$(realpath "${{trimmed[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.trimmed.${{reads[$i]}}.fastq.gz"
+            done
+            out={output:q}
+            mkdir -p "$out"
+            fastqc --quiet --threads {threads} --outdir "$out" "$tmp"/*.fastq.gz
+        ) >{log:q} 2>&1
         """

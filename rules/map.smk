@@ -4,24 +4,26 @@
 rule bwa_mem:
     input:
         reads=get_trimmed,
-        idx=multiext("results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        idx=multiext(
+            "results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"
+        ),
     output:
         temp("results/map/{sample}.{unit}.bam"),
+    log:
+        "results/logs/map/{sample}.{unit}.log",
+    benchmark:
+        "results/benchmarks/map/{sample}.{unit}.tsv"
+    conda:
+        "../envs/bwa.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem(2000),
     params:
         rg=read_group,
         extra=config["bwa"]["extra"],
         sort_mem=lambda wc, threads, resources: max(
             100, resources.mem_mb // (2 * threads)
         ),
-    log:
-        "results/logs/map/{sample}.{unit}.log",
-    benchmark:
-        "results/benchmarks/map/{sample}.{unit}.tsv"
-    threads: 2
-    resources:
-        mem_mb=mem(2000),
-    conda:
-        "../envs/bwa.yaml"
     shell:
         # -K fixes the batch size so that output does not depend on threads.
         "(set -o pipefail; bwa mem -t {threads} -K 10000000 -R '{params.rg}' {params.extra}"
@@ -38,17 +40,17 @@ rule markdup:
         bam="results/map/{sample}.bam",
         bai="results/map/{sample}.bam.bai",
         metrics="results/map/{sample}.markdup.txt",
-    params:
-        extra=config["markdup"]["extra"],
     log:
         "results/logs/map/{sample}.markdup.log",
     benchmark:
         "results/benchmarks/map/{sample}.markdup.tsv"
+    conda:
+        "../envs/samtools.yaml"
     threads: 2
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/samtools.yaml"
+    params:
+        extra=config["markdup"]["extra"],
     shell:
         "(set -o pipefail; samtools merge -@ {threads} -u -o - {input:q}"
         " | samtools markdup -@ {threads} -T {output.bam:q}.tmp -f {output.metrics:q}"

@@ -10,11 +10,11 @@ rule reference:
         "results/logs/reference/reference.log",
     benchmark:
         "results/benchmarks/reference/reference.tsv"
+    conda:
+        "../envs/samtools.yaml"
     threads: 1
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/samtools.yaml"
     shell:
         "(if gzip -t {input:q} 2>/dev/null; then gzip -dc {input:q}; "
         " else cat {input:q}; fi > {output.fa:q} "
@@ -30,11 +30,11 @@ rule bwa_index:
         "results/logs/reference/bwa_index.log",
     benchmark:
         "results/benchmarks/reference/bwa_index.tsv"
+    conda:
+        "../envs/bwa.yaml"
     threads: 1
     resources:
         # bwa index needs ~5.4 GB for a human genome; bwtsw for large ones.
         mem_mb=mem(6000),
-    conda:
-        "../envs/bwa.yaml"
     shell:
         "bwa index {input:q} 2> {log:q}"

@@ -7,21 +7,21 @@ rule cutadapt_pe:
         r1=temp("results/trim/{sample}.{unit}.R1.fastq.gz"),
         r2=temp("results/trim/{sample}.{unit}.R2.fastq.gz"),
         report="results/trim/{sample}.{unit}.pe.json",
+    log:
+        "results/logs/trim/{sample}.{unit}.log",
+    benchmark:
+        "results/benchmarks/trim/{sample}.{unit}.tsv"
+    conda:
+        "../envs/cutadapt.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem(1000),
     params:
         a=config["cutadapt"]["adapter_r1"],
         A=config["cutadapt"]["adapter_r2"],
         q=config["cutadapt"]["quality"],
         m=config["cutadapt"]["min_length"],
         extra=config["cutadapt"]["extra"],
-    log:
-        "results/logs/trim/{sample}.{unit}.log",
-    benchmark:
-        "results/benchmarks/trim/{sample}.{unit}.tsv"
-    threads: 2
-    resources:
-        mem_mb=mem(1000),
-    conda:
-        "../envs/cutadapt.yaml"
     shell:
         "cutadapt --cores {threads} -a {params.a} -A {params.A} -q {params.q},{params.q}"
         " --minimum-length {params.m} {params.extra} --json {output.report:q}"
@@ -34,20 +34,20 @@ rule cutadapt_se:
     output:
         se=temp("results/trim/{sample}.{unit}.SE.fastq.gz"),
         report="results/trim/{sample}.{unit}.se.json",
+    log:
+        "results/logs/trim/{sample}.{unit}.se.log",
+    benchmark:
+        "results/benchmarks/trim/{sample}.{unit}.se.tsv"
+    conda:
+        "../envs/cutadapt.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem(1000),
     params:
         a=config["cutadapt"]["adapter_r1"],
         q=config["cutadapt"]["quality"],
         m=config["cutadapt"]["min_length"],
         extra=config["cutadapt"]["extra"],
-    log:
-        "results/logs/trim/{sample}.{unit}.se.log",
-    benchmark:
-        "results/benchmarks/trim/{sample}.{unit}.se.tsv"
-    threads: 2
-    resources:
-        mem_mb=mem(1000),
-    conda:
-        "../envs/cutadapt.yaml"
     shell:
         "cutadapt --cores {threads} -a {params.a} -q {params.q}"
         " --minimum-length {params.m} {params.extra} --json {output.report:q}"

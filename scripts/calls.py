@@ -33,7 +33,7 @@ def make_chunks(contigs, n):
 
 
 def write_chunks(fai, outputs):
-    for path, intervals in zip(outputs, make_chunks(read_fai(fai), len(outputs))):
+    for path, intervals in zip(outputs, make_chunks(read_fai(fai), len(outputs)), strict=True):
         Path(path).write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in intervals))
 
 

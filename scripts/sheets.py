@@ -1,0 +1,408 @@
+"""Load and check the config, samples.tsv and units.tsv (importable without Snakemake).
+
+Every problem raises SheetError. Messages start with the file (or `config:`),
+name the row and column, and end with a "Fix:" hint. "row N" is the line
+number an editor shows (header = line 1; comment and blank lines count).
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "config" / "schemas"
+MAX_LISTED = 10  # problems listed per message; the rest are counted
+
+
+class SheetError(ValueError):
+    """A problem in the config or a sheet; the message says where and how to fix it."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _schema_file(schema, name: str) -> Path:
+    """Accept a schema file, a directory holding `name`, or None (bundled)."""
+    path = Path(schema) if schema is not None else SCHEMA_DIR
+    return path / name if path.is_dir() else path
+
+
+def _report(where: str, problem: str, items: list[str], fix: str | None) -> SheetError:
+    lines = [f"{where}: {problem}"]
+    lines += [f"  {item}" for item in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        lines.append(f"  ... and {len(items) - MAX_LISTED} more")
+    if fix:
+        lines.append(f"Fix: {fix}")
+    return SheetError("\n".join(lines))
+
+
+def _schema_problems(instance: dict, schema: dict) -> list[tuple[str, str, str]]:
+    """All schema violations as (key path, problem, fix), not just the first."""
+    out = {}
+    for e in jsonschema.Draft202012Validator(schema).iter_errors(instance):
+        path = [str(p) for p in e.absolute_path]
+        sub = e.schema if isinstance(e.schema, dict) else {}
+        if e.validator == "additionalProperties":
+            allowed = list(sub.get("properties", {}))
+            for key in sorted(set(e.instance) - set(allowed), key=str):
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                guess = f"did you mean '{close[0]}'? " if close else ""
+                out[".".join([*path, str(key)])] = (
+                    "unknown key",
+                    f"{guess}Remove it or correct the spelling; "
+                    f"allowed keys here: {', '.join(allowed)}.",
+                )
+        elif e.validator == "required":
+            key = re.match(r"'(.+)' is a required property", e.message)
+            key = key.group(1) if key else str(e.validator_value)
+            desc = sub.get("properties", {}).get(key, {}).get("description", "")
+            out[".".join([*path, key])] = ("missing", f"add it ({desc}).")
+        else:
+            if e.validator == "pattern" and e.instance == "":
+                problem = "is empty"
+            elif e.validator == "pattern":
+                problem = f"{e.instance!r} is not allowed (pattern {e.validator_value})"
+            else:
+                problem = e.message
+            desc = sub.get("description")
+            fix = f"set a valid value ({desc.strip()})." if desc else "set a valid value."
+            out.setdefault(".".join(path), (problem, fix))
+    return [(key, problem, fix) for key, (problem, fix) in out.items()]
+
+
+def _load_schema(path: Path) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _rows(df: pd.DataFrame, *cols: str) -> list[tuple]:
+    """(file line, *values) per row in file order (units are sorted by index).
+
+    Lines come from load_*; for frames built by hand, row i is line i + 2.
+    """
+    lines = df.attrs.get("lines") or range(2, len(df) + 2)
+    return sorted(zip(lines, *(df[c] for c in cols), strict=True))
+
+
+def _resolve(base_dir, path: str) -> Path:
+    # normpath, not resolve(): keep symlinked data dirs as the user wrote them.
+    return Path(os.path.normpath(Path(base_dir) / os.path.expanduser(path)))
+
+
+def _made_by_workflow(path: Path, config: dict, base_dir) -> bool:
+    """Paths under the demo outdir are written by the workflow itself."""
+    demo = config.get("demo") or {}
+    if not demo.get("enabled"):
+        return False
+    return path.is_relative_to(_resolve(base_dir, demo.get("outdir", "resources/demo")))
+
+
+def _file_problem(path: Path) -> str | None:
+    if not path.exists():
+        return f"does not exist (looked for {path})"
+    if not path.is_file():
+        return f"is not a file ({path})"
+    if path.stat().st_size == 0:
+        return f"is empty ({path})"
+    return None
+
+
+# ---------------------------------------------------------------- config
+
+
+def validate_config(config: dict, schema=None) -> None:
+    """Check config against config.schema.yaml and fill in defaults (in place).
+
+    `schema` is the schema file or the directory holding config.schema.yaml.
+    """
+    schema_file = _schema_file(schema, "config.schema.yaml")
+    if not isinstance(config, dict):
+        raise SheetError(
+            "config: the config file is empty or not a mapping. "
+            "Fix: start from the committed config/config.yaml."
+        )
+    problems = _schema_problems(config, _load_schema(schema_file))
+    if problems:
+        raise SheetError(
+            "\n".join(f"config: {k or '(top level)'}: {p}. Fix: {f}" for k, p, f in problems)
+        )
+    try:
+        validate(config, str(schema_file))  # the Snakemake check; fills defaults
+    except WorkflowError as e:
+        raise SheetError(f"config: {e}. Fix: see {schema_file}.") from None
+
+    # Cross-key constraints a per-key schema cannot express.
+    demo = config["demo"]
+    if demo["enabled"] and demo["n_unlabelled"] >= demo["n_samples"]:
+        raise SheetError(
+            f"config: demo.n_unlabelled: {demo['n_unlabelled']} leaves no labelled "
+            f"sample out of demo.n_samples={demo['n_samples']}. "
+            "Fix: make demo.n_unlabelled smaller than demo.n_samples."
+        )
+    if demo["enabled"] and demo["populations"] > demo["n_samples"]:
+        raise SheetError(
+            f"config: demo.populations: {demo['populations']} exceeds "
+            f"demo.n_samples={demo['n_samples']}. "
+            "Fix: use at most as many populations as samples."
+        )
+
+
+load_config_checked = validate_config  # name used in the original design notes
+
+
+# ---------------------------------------------------------------- sheets
+
+
+def _read_sheet(path, schema_file: Path, what: str) -> pd.DataFrame:
+    """Read a TSV sheet, check its shape and validate every row against the schema."""
+    name = str(path)
+    schema = _load_schema(schema_file)
+    required = schema.get("required", [])
+    tsv = f"a tab-separated header ({', '.join(required)}) and one row per {what}"
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SheetError(f"{name}: file not found. Fix: create it with {tsv}.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SheetError(
+            f"{name}: cannot be read ({e}). Fix: save it as UTF-8 tab-separated text."
+        ) from None
+
+    # Drop comments (as pandas' comment="#" would), trailing whitespace (incl.
+    # spreadsheet trailing tabs) and blank lines ourselves, so that every data
+    # row keeps its file line number and its cells can be counted.
+    kept = [(n, line.split("#", 1)[0].rstrip()) for n, line in enumerate(text.splitlines(), 1)]
+    kept = [(n, line) for n, line in kept if line.strip()]
+    if not kept:
+        raise SheetError(f"{name}: sheet is empty. Fix: write {tsv}.")
+    header_line, header = kept[0]
+    lines = [n for n, _ in kept[1:]]
+
+    cols = [c.strip() for c in header.split("\t")]
+    if len(cols) == 1 and cols[0] not in required:
+        for sep, kind in ((",", "comma"), (";", "semicolon"), (" ", "space")):
+            if sep in cols[0]:
+                raise SheetError(
+                    f"{name}: row {header_line}: header {header.strip()!r} looks "
+                    f"{kind}-separated; use tabs. Fix: save the sheet as "
+                    "tab-separated values (TSV), one tab between columns."
+                )
+    dups = sorted({c for c in cols if c and cols.count(c) > 1})
+    if dups:
+        raise SheetError(
+            f"{name}: row {header_line}: column {', '.join(dups)} appears more than "
+            "once in the header. Fix: keep one column of each name."
+        )
+    # Extra cells would silently shift columns (pandas makes them an index);
+    # missing trailing cells are fine (read as empty).
+    items = []
+    for n, line in kept[1:]:
+        if (cells := line.count("\t") + 1) > len(cols):
+            items.append(f"row {n}: has {cells} tab-separated cells, the header {len(cols)}")
+    if items:
+        raise _report(
+            name,
+            "row(s) with more cells than the header",
+            items,
+            "remove the extra cells or add a column name for them to the header.",
+        )
+    try:
+        df = pd.read_csv(
+            io.StringIO("\n".join(line for _, line in kept)),
+            sep="\t",
+            dtype=str,
+            keep_default_na=False,
+            comment="#",
+            index_col=False,
+        )
+    except pd.errors.ParserError as e:
+        raise SheetError(
+            f"{name}: cannot be parsed as tab-separated values ({e}). "
+            'Fix: check for unbalanced quotes (").'
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.fillna("").apply(lambda col: col.str.strip())
+    # Trailing tabs (e.g. from spreadsheets) give nameless, empty columns.
+    df = df.drop(columns=[c for c in df if c.startswith("Unnamed:") and (df[c] == "").all()])
+
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise SheetError(
+            f"{name}: row {header_line}: missing required column "
+            f"{', '.join(repr(c) for c in missing)} (header has "
+            f"{', '.join(repr(c) for c in df.columns)}). Fix: add the column to "
+            "the tab-separated header (column names are case-sensitive)."
+        )
+    if df.empty:
+        raise SheetError(f"{name}: sheet is empty (header only). Fix: add one row per {what}.")
+
+    items = [
+        f"row {line}, column {key or '?'}: {problem}. Fix: {fix}"
+        for line, record in zip(lines, df.to_dict("records"), strict=True)
+        for key, problem, fix in _schema_problems(record, schema)
+    ]
+    if items:
+        raise _report(name, f"{len(items)} invalid value(s)", items, None)
+    try:
+        validate(df, str(schema_file))  # the Snakemake check; adds default columns
+    except WorkflowError as e:
+        raise SheetError(f"{name}: {e}. Fix: see {schema_file}.") from None
+    df.attrs["sheet"] = name
+    df["_line"] = lines
+    return df
+
+
+def _finish(df: pd.DataFrame, index) -> pd.DataFrame:
+    # Keep index columns too (snakemake-workflows convention). Line numbers ride
+    # along as a column through sort_index, then move to attrs, out of the data.
+    df = df.set_index(index, drop=False)
+    if isinstance(index, list):
+        df = df.sort_index()  # lexsorted MultiIndex: fast, warning-free units.loc[sample]
+    df.attrs["lines"] = df.pop("_line").tolist()
+    return df
+
+
+def load_samples(path, schema=None) -> pd.DataFrame:
+    """samples.tsv indexed by `sample` (column kept); `phenotype` "" = unlabelled."""
+    df = _read_sheet(path, _schema_file(schema, "samples.schema.yaml"), "sample")
+    return _finish(df, "sample")
+
+
+def load_units(path, schema=None) -> pd.DataFrame:
+    """units.tsv indexed by (`sample`, `unit`) (columns kept); `fq2` "" = single-end."""
+    df = _read_sheet(path, _schema_file(schema, "units.schema.yaml"), "sequencing unit")
+    return _finish(df, ["sample", "unit"])
+
+
+# ---------------------------------------------------------------- cross-checks
+
+
+def check_sheets(samples: pd.DataFrame, units: pd.DataFrame, config: dict, base_dir=".") -> None:
+    """Checks no schema can do. Relative paths are resolved against base_dir."""
+    s_name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
+    u_name = units.attrs.get("sheet", config.get("units", "units.tsv"))
+    if "phenotype" not in samples:  # hand-made frame: phenotype is optional
+        samples = samples.assign(phenotype="")
+
+    # Duplicate samples; differing phenotypes mean the labels conflict.
+    first, items, conflict = {}, [], False
+    for line, sample, label in _rows(samples, "sample", "phenotype"):
+        if sample not in first:
+            first[sample] = (line, label)
+        elif label != first[sample][1]:
+            conflict = True
+            items.append(
+                f"row {line}, column phenotype: sample '{sample}' repeats row "
+                f"{first[sample][0]} with conflicting labels ({first[sample][1]!r} vs {label!r})"
+            )
+        else:
+            items.append(
+                f"row {line}, column sample: sample '{sample}' repeats row {first[sample][0]}"
+            )
+    if items:
+        raise _report(
+            s_name,
+            "conflicting labels for repeated samples" if conflict else "duplicate sample(s)",
+            items,
+            "list each sample once with one phenotype (empty = unlabelled); several "
+            f"sequencing runs of one sample go into {u_name} as separate units.",
+        )
+
+    seen, items = {}, []
+    for line, sample, unit in _rows(units, "sample", "unit"):
+        if (sample, unit) in seen:
+            items.append(
+                f"row {line}, column unit: sample '{sample}' unit '{unit}' "
+                f"repeats row {seen[sample, unit]}"
+            )
+        seen.setdefault((sample, unit), line)
+    if items:
+        raise _report(
+            u_name,
+            "duplicate (sample, unit) pair(s)",
+            items,
+            "give every unit of a sample its own name (e.g. L001, L002), or remove the copy.",
+        )
+
+    known = set(samples["sample"])
+    items = [
+        f"row {line}, column sample: '{s}' is not in {s_name}"
+        for line, s in _rows(units, "sample")
+        if s not in known
+    ]
+    if items:
+        raise _report(
+            u_name,
+            "unit(s) of unknown samples",
+            items,
+            f"add the sample to {s_name} or correct its spelling here.",
+        )
+
+    with_units = set(units["sample"])
+    items = [
+        f"row {line}, column sample: '{s}' has no unit in {u_name}"
+        for line, s in _rows(samples, "sample")
+        if s not in with_units
+    ]
+    if items:
+        raise _report(
+            s_name,
+            "sample(s) without reads",
+            items,
+            f"add a row with its FASTQ files to {u_name}, or remove the sample.",
+        )
+
+    items = [
+        f"row {line}, columns fq1 and fq2: both are {fq1!r}"
+        for line, fq1, fq2 in _rows(units, "fq1", "fq2")
+        if fq2 and _resolve(base_dir, fq1) == _resolve(base_dir, fq2)
+    ]
+    if items:
+        raise _report(
+            u_name,
+            "read 1 and read 2 are the same file",
+            items,
+            "set fq2 to the read-2 (mate) file, or leave it empty for single-end reads.",
+        )
+
+    items = []
+    for line, fq1, fq2 in _rows(units, "fq1", "fq2"):
+        for col, fq in (("fq1", fq1), ("fq2", fq2)):
+            path = _resolve(base_dir, fq) if fq else None
+            if path and not _made_by_workflow(path, config, base_dir):
+                if problem := _file_problem(path):
+                    items.append(f"row {line}, column {col}: {fq!r} {problem}")
+    if items:
+        raise _report(
+            u_name,
+            f"{len(items)} FASTQ file(s) missing or empty",
+            items,
+            f"correct the paths (relative ones are resolved against {Path(base_dir).resolve()}, "
+            "the directory Snakemake runs in) or provide the files.",
+        )
+
+    checks = [("reference.fasta", config["reference"]["fasta"], "the reference FASTA")]
+    if config.get("regions"):
+        checks.append(("regions", config["regions"], 'a BED file, or "" for the whole genome'))
+    items = []
+    for key, value, what in checks:
+        path = _resolve(base_dir, value)
+        if not _made_by_workflow(path, config, base_dir) and (problem := _file_problem(path)):
+            items.append(f"config: {key}: {value!r} {problem}. Fix: point it to {what}.")
+    if items:
+        raise SheetError("\n".join(items))
+
+
+def is_paired(units: pd.DataFrame, sample: str, unit: str) -> bool:
+    """True if the unit has a read-2 file (fq2 not empty)."""
+    return bool(units.loc[(sample, unit), "fq2"])

@@ -1,0 +1,96 @@
+"""Shared test helpers: run the workflow in a scratch directory, compare VCFs with truth."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+def default_config():
+    with open(REPO / "config" / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def deep_update(base, override):
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_sheet(path, rows, columns):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["\t".join(columns)] + ["\t".join(str(r.get(c, "")) for c in columns) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def snakemake(workdir, *args, check=True, timeout=1800):
+    """Run the workflow with `workdir` as working directory (its config/config.yaml)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+    cmd += ["--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def setup_workdir(workdir, overrides, samples, units):
+    """Write config/config.yaml (repo defaults + overrides) and both sheets into workdir."""
+    cfg = deep_update(default_config(), overrides)
+    cfg["samples"], cfg["units"] = "config/samples.tsv", "config/units.tsv"
+    (workdir / "config").mkdir(parents=True, exist_ok=True)
+    (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    write_sheet(workdir / "config" / "samples.tsv", samples, ["sample", "phenotype"])
+    write_sheet(workdir / "config" / "units.tsv", units, ["sample", "unit", "fq1", "fq2"])
+    return cfg
+
+
+def _gt(alleles):
+    """Unphased genotype as a sorted tuple; None when any allele is missing."""
+    return None if None in alleles else tuple(sorted(alleles))
+
+
+def genotypes(path, samples=None, snps_only=True):
+    """{(chrom, pos, ref, alt): {sample: sorted allele tuple}} of a VCF (biallelic records)."""
+    out = {}
+    with pysam.VariantFile(str(path)) as vcf:
+        names = list(samples or vcf.header.samples)
+        for rec in vcf:
+            if rec.alts is None or len(rec.alts) != 1:
+                continue
+            if snps_only and (len(rec.ref) != 1 or len(rec.alts[0]) != 1):
+                continue
+            out[(rec.chrom, rec.pos, rec.ref, rec.alts[0])] = {
+                s: _gt(rec.samples[s]["GT"]) for s in names
+            }
+    return out
+
+
+def compare(truth, called):
+    """Site recall/precision and genotype concordance of matched sites.
+
+    Sites match on (chrom, pos, ref, alt); only truth sites with an ALT allele
+    in at least one of the called samples count. Genotypes match when the
+    unphased allele sets are equal (a missing call is a mismatch).
+    """
+    samples = sorted({s for gts in called.values() for s in gts})
+    truth = {k: v for k, v in truth.items() if any(v[s] and sum(v[s]) > 0 for s in samples)}
+    hits = truth.keys() & called.keys()
+    gt_total = len(hits) * len(samples)
+    gt_same = sum(truth[k][s] == called[k][s] for k in hits for s in samples)
+    return {
+        "truth_sites": len(truth),
+        "called_sites": len(called),
+        "recall": len(hits) / max(len(truth), 1),
+        "precision": len(hits) / max(len(called), 1),
+        "genotype_concordance": gt_same / max(gt_total, 1),
+    }

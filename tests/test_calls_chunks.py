@@ -1,0 +1,36 @@
+"""Chunking of the reference for scattered calling (scripts/calls.py)."""
+
+import sys
+
+from helpers import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+import calls  # noqa: E402
+
+
+def test_chunks_tile_the_genome_exactly():
+    contigs = [("chr1", 1000), ("chr2", 10), ("chr3", 555)]
+    chunks = calls.make_chunks(contigs, 4)
+    flat = [iv for chunk in chunks for iv in chunk]
+    # Intervals are in reference order, contiguous, and cover every base once.
+    for name, length in contigs:
+        ivs = [(s, e) for c, s, e in flat if c == name]
+        assert ivs[0][0] == 0 and ivs[-1][1] == length
+        assert all(a[1] == b[0] for a, b in zip(ivs, ivs[1:], strict=False))
+    sizes = [sum(e - s for _, s, e in chunk) for chunk in chunks]
+    assert sum(sizes) == 1565
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_one_chunk_is_the_whole_reference():
+    assert calls.make_chunks([("a", 5), ("b", 7)], 1) == [[("a", 0, 5), ("b", 0, 7)]]
+
+
+def test_write_chunks(tmp_path):
+    fai = tmp_path / "g.fa.fai"
+    fai.write_text("a\t100\t3\t60\t61\nb\t50\t110\t60\t61\n")
+    outs = [tmp_path / f"{i}.bed" for i in range(3)]
+    calls.write_chunks(fai, outs)
+    assert outs[0].read_text() == "a\t0\t50\n"
+    assert outs[1].read_text() == "a\t50\t100\n"
+    assert outs[2].read_text() == "b\t0\t50\n"

@@ -1,0 +1,308 @@
+"""Config and sheet validation (scripts/sheets.py) on tiny sheets written to tmp_path."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from sheets import (  # noqa: E402
+    SheetError,
+    check_sheets,
+    is_paired,
+    load_samples,
+    load_units,
+    validate_config,
+)
+
+SCHEMAS = REPO / "config" / "schemas"
+UNITS_HEADER = "sample\tunit\tfq1\tfq2"
+
+
+def repo_config():
+    with open(REPO / "config" / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def write(path, *lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def fastq(path, content="@r\nACGT\n+\nIIII\n"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return path
+
+
+def config(tmp_path, demo=False, **extra):
+    """A validated config whose reference exists in tmp_path."""
+    ref = fastq(tmp_path / "ref.fa", ">c\nACGT\n")
+    cfg = {"reference": {"fasta": str(ref)}, "demo": {"enabled": demo}, **extra}
+    validate_config(cfg, SCHEMAS)
+    return cfg
+
+
+def sheets(tmp_path, sample_lines, unit_lines):
+    s = write(tmp_path / "samples.tsv", *sample_lines)
+    u = write(tmp_path / "units.tsv", *unit_lines)
+    return load_samples(s, SCHEMAS), load_units(u, SCHEMAS)
+
+
+def raises(pattern):
+    return pytest.raises(SheetError, match=re.compile(pattern, re.S))
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_committed_config_validates_unchanged():
+    cfg = repo_config()
+    validate_config(cfg, SCHEMAS / "config.schema.yaml")
+    assert cfg == repo_config()  # every key is set explicitly, so no default is added
+
+
+def test_committed_sheets_pass():
+    cfg = repo_config()
+    paths = [REPO / cfg["samples"], REPO / cfg["units"]]
+    if not all(p.exists() for p in paths):
+        pytest.skip("config/samples.tsv or config/units.tsv not written yet")
+    validate_config(cfg, SCHEMAS)
+    samples, units = load_samples(paths[0], SCHEMAS), load_units(paths[1], SCHEMAS)
+    check_sheets(samples, units, cfg, base_dir=REPO)
+
+
+def test_defaults_filled():
+    cfg = {"reference": {"fasta": "ref.fa"}}
+    validate_config(cfg, SCHEMAS)
+    assert cfg["ploidy"] == 2 and cfg["regions"] == ""
+    assert cfg["demo"]["enabled"] is False and cfg["demo"]["outdir"] == "resources/demo"
+    assert cfg["bcftools"]["chunks"] == 4 and cfg["cutadapt"]["quality"] == 20
+
+
+@pytest.mark.parametrize(
+    "change, pattern",
+    [
+        ({"plody": 2}, r"^config: plody: unknown key\. Fix: did you mean 'ploidy'\?"),
+        ({"demo": {"sed": 1}}, r"config: demo\.sed: unknown key\. Fix: did you mean 'seed'"),
+        ({"ploidy": "two"}, r"config: ploidy: 'two' is not of type 'integer'\. Fix:"),
+        ({"ploidy": 3}, r"config: ploidy: 3 is not one of \[1, 2\]\. Fix:"),
+        ({"cutadapt": {"quality": -1}}, r"config: cutadapt\.quality: -1 is less than .*Fix:"),
+        ({"demo": {"heritability": 1.5}}, r"config: demo\.heritability: .*Fix:"),
+        ({"regions": None}, r"config: regions: None is not of type 'string'"),
+        ({"reference": {}}, r"config: reference\.fasta: missing\. Fix: add it"),
+    ],
+)
+def test_bad_config_rejected(change, pattern):
+    cfg = repo_config()
+    for key, value in change.items():
+        if isinstance(value, dict) and value:
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
+    with raises(pattern):
+        validate_config(cfg, SCHEMAS)
+
+
+def test_all_config_problems_reported_together():
+    cfg = repo_config()
+    cfg["ploidy"], cfg["bwa"]["extr"] = 3, ""
+    with raises(r"^config: ploidy: 3 .*\nconfig: bwa\.extr: unknown key"):
+        validate_config(cfg, SCHEMAS)
+
+
+def test_regions_may_be_a_path(tmp_path):
+    bed = fastq(tmp_path / "roi.bed", "c\t0\t4\n")
+    cfg = config(tmp_path, regions=str(bed))
+    s, u = sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, f"A\tL1\t{fastq(tmp_path / 'a.fq')}\t"])
+    check_sheets(s, u, cfg, base_dir=tmp_path)
+    cfg["regions"] = "missing.bed"
+    with raises(r"^config: regions: 'missing.bed' does not exist.*Fix:"):
+        check_sheets(s, u, cfg, base_dir=tmp_path)
+
+
+# ---------------------------------------------------------------- samples.tsv
+
+
+def test_samples_loaded(tmp_path):
+    s = write(
+        tmp_path / "samples.tsv",
+        "# cohort 1",
+        "sample\tphenotype\tpopulation ",
+        " A \tcase\tpop1",
+        "",
+        "B\t\tpop2",
+    )
+    df = load_samples(s, SCHEMAS)
+    assert list(df.index) == ["A", "B"]
+    assert list(df["phenotype"]) == ["case", ""]  # empty = unlabelled, not NaN
+    assert list(df["population"]) == ["pop1", "pop2"]
+    assert df.attrs["lines"] == [3, 5]
+
+
+def test_phenotype_column_optional(tmp_path):
+    df = load_samples(write(tmp_path / "samples.tsv", "sample", "A"), SCHEMAS)
+    assert list(df["phenotype"]) == [""]
+
+
+def test_samples_missing_column(tmp_path):
+    s = write(tmp_path / "samples.tsv", "name\tphenotype", "A\tcase")
+    with raises(rf"^{re.escape(str(s))}: row 1: missing required column 'sample'.*Fix:"):
+        load_samples(s, SCHEMAS)
+
+
+@pytest.mark.parametrize("lines", [[], ["# only a comment", ""], ["sample\tphenotype"]])
+def test_samples_empty(tmp_path, lines):
+    s = write(tmp_path / "samples.tsv", *lines)
+    with raises(rf"^{re.escape(str(s))}: sheet is empty.*Fix:"):
+        load_samples(s, SCHEMAS)
+
+
+@pytest.mark.parametrize("sep, kind", [(",", "comma"), (";", "semicolon")])
+def test_samples_wrong_delimiter(tmp_path, sep, kind):
+    s = write(tmp_path / "samples.tsv", f"sample{sep}phenotype", f"A{sep}case")
+    with raises(rf"^{re.escape(str(s))}: row 1: .*looks {kind}-separated; use tabs.*Fix:"):
+        load_samples(s, SCHEMAS)
+
+
+@pytest.mark.parametrize("bad", ["../x", "a b", "a/b", ".hidden", "-x"])
+def test_samples_unsafe_names(tmp_path, bad):
+    s = write(tmp_path / "samples.tsv", "sample\tphenotype", "ok\tcase", f"{bad}\tcase")
+    with raises(rf"^{re.escape(str(s))}: .*row 3, column sample: .*Fix:"):
+        load_samples(s, SCHEMAS)
+
+
+def test_samples_all_bad_rows_listed(tmp_path):
+    s = write(tmp_path / "samples.tsv", "sample", "# comment", "x y", "ok", "../z")
+    with raises(r"2 invalid value.*row 3, column sample.*row 5, column sample"):
+        load_samples(s, SCHEMAS)
+
+
+def test_samples_ragged_row(tmp_path):
+    s = write(tmp_path / "samples.tsv", "sample\tphenotype", "# c", "A\tcase\textra")
+    with raises(rf"^{re.escape(str(s))}: row\(s\) with more cells.*\n  row 3: has 3 .*Fix:"):
+        load_samples(s, SCHEMAS)
+
+
+def test_duplicate_sample(tmp_path):
+    s, u = sheets(
+        tmp_path,
+        ["sample\tphenotype", "A\tcase", "B\tcontrol", "A\tcase"],
+        [UNITS_HEADER, f"A\tL1\t{fastq(tmp_path / 'a.fq')}\t"],
+    )
+    with raises(rf"^{re.escape(str(s.attrs['sheet']))}: duplicate sample.*row 4, column sample: "):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_conflicting_labels(tmp_path):
+    s, u = sheets(
+        tmp_path,
+        ["sample\tphenotype", "A\tcase", "A\tcontrol"],
+        [UNITS_HEADER, f"A\tL1\t{fastq(tmp_path / 'a.fq')}\t"],
+    )
+    with raises(r"samples\.tsv: conflicting labels.*row 3, column phenotype: .*row 2.*Fix:"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_sample_without_units(tmp_path):
+    s, u = sheets(
+        tmp_path,
+        ["sample", "A", "B"],
+        [UNITS_HEADER, f"A\tL1\t{fastq(tmp_path / 'a.fq')}\t"],
+    )
+    with raises(r"samples\.tsv: sample\(s\) without reads\n  row 3, column sample: 'B'.*Fix:"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+# ---------------------------------------------------------------- units.tsv
+
+
+def test_units_single_and_paired(tmp_path):
+    a1, a2, b = (fastq(tmp_path / f"{n}.fq.gz") for n in ("a1", "a2", "b"))
+    s, u = sheets(
+        tmp_path,
+        ["sample", "A", "B"],
+        [UNITS_HEADER, "A\tL1\ta1.fq.gz\ta2.fq.gz", "A\tL2\ta1.fq.gz\t", "B\tL1\tb.fq.gz\t"],
+    )
+    check_sheets(s, u, config(tmp_path), base_dir=tmp_path)  # relative to base_dir
+    assert is_paired(u, "A", "L1") and not is_paired(u, "A", "L2")
+    assert not is_paired(u, "B", "L1")
+    assert list(u.loc["A"].index) == ["L1", "L2"]
+
+
+def test_units_missing_column(tmp_path):
+    u = write(tmp_path / "units.tsv", "sample\tunit\tfq1", "A\tL1\ta.fq")
+    with raises(rf"^{re.escape(str(u))}: row 1: missing required column 'fq2'"):
+        load_units(u, SCHEMAS)
+
+
+def test_duplicate_unit(tmp_path):
+    fq = fastq(tmp_path / "a.fq")
+    s, u = sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, f"A\tL1\t{fq}\t", f"A\tL1\t{fq}\t"])
+    with raises(r"units\.tsv: duplicate \(sample, unit\).*row 3, column unit: .*row 2.*Fix:"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_unknown_sample(tmp_path):
+    fq = fastq(tmp_path / "a.fq")
+    s, u = sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, f"A\tL1\t{fq}\t", f"Z\tL1\t{fq}\t"])
+    with raises(r"units\.tsv: unit\(s\) of unknown samples\n  row 3, column sample: 'Z'.*Fix:"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_missing_and_empty_fastqs_reported_together(tmp_path):
+    fastq(tmp_path / "ok.fq")
+    fastq(tmp_path / "empty.fq", "")
+    s, u = sheets(
+        tmp_path,
+        ["sample", "A", "B"],
+        # B before A: units are sorted by index, yet rows are reported in file order.
+        [UNITS_HEADER, "B\tL1\tempty.fq\t", "A\tL1\tok.fq\tnope_R2.fq"],
+    )
+    with raises(
+        r"units\.tsv: 2 FASTQ file\(s\) missing or empty\n"
+        r"  row 2, column fq1: 'empty.fq' is empty.*\n"
+        r"  row 3, column fq2: 'nope_R2.fq' does not exist.*Fix:"
+    ):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_fq1_equals_fq2(tmp_path):
+    fq = fastq(tmp_path / "a.fq")
+    s, u = sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, f"A\tL1\t{fq}\t./a.fq"])
+    with raises(r"units\.tsv: read 1 and read 2 are the same.*row 2, columns fq1 and fq2.*Fix:"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_demo_outdir_paths_skipped_only_when_demo_enabled(tmp_path):
+    s, u = sheets(
+        tmp_path,
+        ["sample", "A"],
+        [UNITS_HEADER, "A\tL1\tdemo/reads/A_L1_R1.fq.gz\tdemo/reads/A_L1_R2.fq.gz"],
+    )
+    cfg = config(tmp_path, demo=True)
+    cfg["demo"]["outdir"] = "demo"
+    cfg["reference"]["fasta"] = "demo/reference.fa"  # also written by the workflow
+    check_sheets(s, u, cfg, base_dir=tmp_path)
+
+    cfg["demo"]["enabled"] = False
+    with raises(r"units\.tsv: 2 FASTQ.*row 2, column fq1: 'demo/reads/A_L1_R1.fq.gz' does not"):
+        check_sheets(s, u, cfg, base_dir=tmp_path)
+
+
+def test_outside_demo_outdir_still_checked(tmp_path):
+    s, u = sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, "A\tL1\tother/A.fq\t"])
+    cfg = config(tmp_path, demo=True)
+    with raises(r"units\.tsv: 1 FASTQ.*row 2, column fq1: 'other/A.fq' does not exist"):
+        check_sheets(s, u, cfg, base_dir=tmp_path)
+
+
+def test_missing_reference(tmp_path):
+    s, u = sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, f"A\tL1\t{fastq(tmp_path / 'a.fq')}\t"])
+    cfg = config(tmp_path)
+    cfg["reference"]["fasta"] = "nope.fa"
+    with raises(r"^config: reference\.fasta: 'nope.fa' does not exist.*Fix:"):
+        check_sheets(s, u, cfg, base_dir=tmp_path)
