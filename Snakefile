@@ -16,6 +16,13 @@ include: "rules/trim.smk"
 include: "rules/map.smk"
 include: "rules/bamstats.smk"
 include: "rules/calls.smk"
+include: "rules/filter.smk"
+include: "rules/regions.smk"
+include: "rules/matrix.smk"
+include: "rules/features.smk"
+include: "rules/association.smk"
+include: "rules/model.smk"
+include: "rules/predict.smk"
 
 
 rule all:

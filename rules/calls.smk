@@ -44,7 +44,7 @@ rule call_chunk:
     shell:
         "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
         " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
-        " | bcftools call --ploidy {params.ploidy} {params.call} -Ob -o {output:q}"
+        " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
         " && bcftools index {output:q}) 2> {log:q}"
 
 

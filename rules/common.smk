@@ -10,9 +10,14 @@ SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
 # Validate before any job runs: a bad config or sheet stops the DAG here.
 try:
     sheets.validate_config(config, SCHEMAS / "config.schema.yaml")
+    # Starting from a VCF needs no reads: the units sheet is not read at all.
+    FROM_READS = not config["input_vcf"]
     samples = sheets.load_samples(config["samples"], SCHEMAS / "samples.schema.yaml")
-    units = sheets.load_units(config["units"], SCHEMAS / "units.schema.yaml")
-    sheets.check_sheets(samples, units, config, base_dir=Path.cwd())
+    if FROM_READS:
+        units = sheets.load_units(config["units"], SCHEMAS / "units.schema.yaml")
+        sheets.check_sheets(samples, units, config, base_dir=Path.cwd())
+    else:
+        sheets.check_config_files(config, base_dir=Path.cwd())
 except sheets.SheetError as e:
     raise WorkflowError(str(e)) from None
 
@@ -20,6 +25,7 @@ SAMPLES = sorted(samples.index)
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 N_CHUNKS = config["bcftools"]["chunks"]
 DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
+PREDICT_WITH = config["predict_with"]
 
 
 wildcard_constraints:
@@ -77,16 +83,59 @@ def read_group(wildcards):
     )
 
 
+def get_reference_fai():
+    return "results/reference/genome.fa.fai"
+
+
+def get_cohort_vcf():
+    """The VCF the ML steps start from: the joint calls, or `input_vcf`."""
+    return config["input_vcf"] or "results/calls/cohort.vcf.gz"
+
+
+def get_matrix_inputs(wildcards):
+    if config["regions"]:
+        return {
+            "vcf": "results/regions/regions.vcf.gz",
+            "regions": "results/regions/site_regions.tsv",
+        }
+    return {"vcf": "results/filter/filtered.vcf.gz"}
+
+
+def get_model():
+    return PREDICT_WITH or "results/model/model.skops"
+
+
+def get_predict_matrix():
+    if PREDICT_WITH:
+        return "results/predict/genotypes.parquet"
+    return "results/matrix/genotypes.parquet"
+
+
+def get_predict_vcf():
+    """New samples' genotypes at the model's sites: from their BAMs, or `input_vcf`."""
+    return config["input_vcf"] or "results/predict/model_sites.vcf.gz"
+
+
 def get_final_outputs():
-    unit_pairs = [(s, u) for s in SAMPLES for u in sample_units(s)]
-    return [
-        "results/calls/cohort.vcf.gz",
-        "results/calls/cohort.vcf.gz.tbi",
-        "results/calls/cohort.stats.txt",
-        *[f"results/fastqc/{s}.{u}" for s, u in unit_pairs],
-        *expand(
-            "results/bamstats/{sample}.{ext}",
-            sample=SAMPLES,
-            ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
-        ),
-    ]
+    outputs = ["results/predict/predictions.tsv"]
+    if not PREDICT_WITH:
+        outputs += [
+            "results/model/metrics.json",
+            "results/association/association.tsv",
+            "results/filter/filter_counts.tsv",
+        ]
+    if config["matrix"]["plink"]:
+        outputs.append("results/matrix/genotypes.pgen")
+    if FROM_READS:
+        unit_pairs = [(s, u) for s in SAMPLES for u in sample_units(s)]
+        outputs += [
+            "results/calls/cohort.vcf.gz",
+            "results/calls/cohort.stats.txt",
+            *[f"results/fastqc/{s}.{u}" for s, u in unit_pairs],
+            *expand(
+                "results/bamstats/{sample}.{ext}",
+                sample=SAMPLES,
+                ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
+            ),
+        ]
+    return outputs

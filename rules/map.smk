@@ -4,9 +4,7 @@
 rule bwa_mem:
     input:
         reads=get_trimmed,
-        idx=multiext(
-            "results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"
-        ),
+        idx=multiext("results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
     output:
         temp("results/map/{sample}.{unit}.bam"),
     log:
@@ -21,9 +19,7 @@ rule bwa_mem:
     params:
         rg=read_group,
         extra=config["bwa"]["extra"],
-        sort_mem=lambda wc, threads, resources: max(
-            100, resources.mem_mb // (2 * threads)
-        ),
+        sort_mem=lambda wc, threads, resources: max(100, resources.mem_mb // (2 * threads)),
     shell:
         # -K fixes the batch size so that output does not depend on threads.
         "(set -o pipefail; bwa mem -t {threads} -K 10000000 -R '{params.rg}' {params.extra}"

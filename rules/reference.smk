@@ -2,7 +2,7 @@
 # indexes never have to be written next to the user's own file.
 rule reference:
     input:
-        config["reference"]["fasta"],
+        config["reference"]["fasta"] or [],
     output:
         fa="results/reference/genome.fa",
         fai="results/reference/genome.fa.fai",

@@ -391,9 +391,26 @@ def check_sheets(samples: pd.DataFrame, units: pd.DataFrame, config: dict, base_
             "the directory Snakemake runs in) or provide the files.",
         )
 
-    checks = [("reference.fasta", config["reference"]["fasta"], "the reference FASTA")]
-    if config.get("regions"):
-        checks.append(("regions", config["regions"], 'a BED file, or "" for the whole genome'))
+    check_config_files(config, base_dir)
+
+
+def check_config_files(config: dict, base_dir=".") -> None:
+    """The files the config names (reference, regions, input VCF, saved model) exist."""
+    checks = []
+    if config["reference"].get("fasta"):
+        checks.append(("reference.fasta", config["reference"]["fasta"], "the reference FASTA"))
+    elif not config.get("input_vcf"):
+        raise SheetError(
+            "config: reference.fasta: not set. Fix: point it to the reference FASTA "
+            "(it may only be left out when input_vcf is set)."
+        )
+    for key, what in (
+        ("regions", 'a BED file, or "" for the whole genome'),
+        ("input_vcf", 'a multi-sample VCF/BCF, or "" to call variants from the reads'),
+        ("predict_with", 'a model saved by this workflow (.skops), or "" to train one'),
+    ):
+        if config.get(key):
+            checks.append((key, config[key], what))
     items = []
     for key, value, what in checks:
         path = _resolve(base_dir, value)

@@ -43,14 +43,18 @@ def snakemake(workdir, *args, check=True, timeout=1800):
     return proc
 
 
-def setup_workdir(workdir, overrides, samples, units):
-    """Write config/config.yaml (repo defaults + overrides) and both sheets into workdir."""
+def setup_workdir(workdir, overrides, samples=None, units=None):
+    """Write config/config.yaml (repo defaults + overrides) into workdir, and the sheets
+    given as lists of row dicts (None: the config's own paths are kept)."""
     cfg = deep_update(default_config(), overrides)
-    cfg["samples"], cfg["units"] = "config/samples.tsv", "config/units.tsv"
     (workdir / "config").mkdir(parents=True, exist_ok=True)
+    if samples is not None:
+        cfg["samples"] = "config/samples.tsv"
+        write_sheet(workdir / cfg["samples"], samples, ["sample", "phenotype"])
+    if units is not None:
+        cfg["units"] = "config/units.tsv"
+        write_sheet(workdir / cfg["units"], units, ["sample", "unit", "fq1", "fq2"])
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    write_sheet(workdir / "config" / "samples.tsv", samples, ["sample", "phenotype"])
-    write_sheet(workdir / "config" / "units.tsv", units, ["sample", "unit", "fq1", "fq2"])
     return cfg
 
 
@@ -94,3 +98,19 @@ def compare(truth, called):
         "precision": len(hits) / max(len(called), 1),
         "genotype_concordance": gt_same / max(gt_total, 1),
     }
+
+
+def planned_jobs(workdir, *args):
+    """{rule: count} of the jobs a dry run of the workflow would run."""
+    proc = snakemake(workdir, "-n", *args)
+    jobs, in_table = {}, False
+    for line in (proc.stdout + proc.stderr).splitlines():
+        fields = line.split()
+        if fields[:2] == ["job", "count"]:
+            in_table, jobs = True, {}
+        elif in_table and len(fields) == 2 and fields[1].isdigit():
+            if fields[0] == "total":
+                in_table = False
+            else:
+                jobs[fields[0]] = int(fields[1])
+    return jobs

@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 from sheets import (  # noqa: E402
     SheetError,
+    check_config_files,
     check_sheets,
     is_paired,
     load_samples,
@@ -93,7 +94,7 @@ def test_defaults_filled():
         ({"cutadapt": {"quality": -1}}, r"config: cutadapt\.quality: -1 is less than .*Fix:"),
         ({"demo": {"heritability": 1.5}}, r"config: demo\.heritability: .*Fix:"),
         ({"regions": None}, r"config: regions: None is not of type 'string'"),
-        ({"reference": {}}, r"config: reference\.fasta: missing\. Fix: add it"),
+        ({"reference": {"fasta": 5}}, r"config: reference\.fasta: 5 is not of type 'string'"),
     ],
 )
 def test_bad_config_rejected(change, pattern):
@@ -306,3 +307,17 @@ def test_missing_reference(tmp_path):
     cfg["reference"]["fasta"] = "nope.fa"
     with raises(r"^config: reference\.fasta: 'nope.fa' does not exist.*Fix:"):
         check_sheets(s, u, cfg, base_dir=tmp_path)
+
+
+def test_reference_needed_unless_input_vcf(tmp_path):
+    cfg = repo_config()
+    cfg["reference"]["fasta"] = ""
+    with raises(r"^config: reference\.fasta: not set\. Fix: .*input_vcf"):
+        check_config_files(cfg, tmp_path)
+    vcf = tmp_path / "in.vcf.gz"
+    vcf.write_text("x")
+    cfg["input_vcf"] = str(vcf)
+    check_config_files(cfg, tmp_path)
+    cfg["predict_with"] = "missing.skops"
+    with raises(r"^config: predict_with: 'missing.skops' does not exist"):
+        check_config_files(cfg, tmp_path)

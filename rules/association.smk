@@ -1,0 +1,23 @@
+# Per-SNP association of genotype with the label (for Manhattan / QQ plots).
+rule association:
+    input:
+        genotypes="results/matrix/genotypes.parquet",
+        samples="results/matrix/samples.tsv",
+        sites="results/matrix/sites.tsv",
+        pca="results/features/pca.tsv",
+    output:
+        table="results/association/association.tsv",
+        summary="results/association/association_summary.json",
+    params:
+        association=config["association"],
+    log:
+        "results/logs/association/association.log",
+    benchmark:
+        "results/benchmarks/association/association.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem(2000),
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/association.py"

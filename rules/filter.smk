@@ -1,0 +1,23 @@
+# Site and genotype filters of the cohort VCF (scripts/filter.py, cyvcf2): a
+# genotype failing DP/GQ becomes missing, never hom-ref.
+rule filter_vcf:
+    input:
+        vcf=get_cohort_vcf(),
+    output:
+        vcf="results/filter/filtered.vcf.gz",
+        tbi="results/filter/filtered.vcf.gz.tbi",
+        counts="results/filter/filter_counts.tsv",
+    params:
+        filter=config["filter"],
+        ploidy=config["ploidy"],
+    log:
+        "results/logs/filter/filter.log",
+    benchmark:
+        "results/benchmarks/filter/filter.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem(1000),
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/filter.py"

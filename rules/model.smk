@@ -1,0 +1,28 @@
+# Random forest on the labelled samples: repeated stratified CV with every
+# fitted step inside the folds, the same CV on shuffled labels, then a final
+# model refit on all labelled samples and saved with skops.
+rule model:
+    input:
+        genotypes="results/matrix/genotypes.parquet",
+        samples="results/matrix/samples.tsv",
+        sites="results/matrix/sites.tsv",
+        selected="results/features/selected.tsv",
+    output:
+        metrics="results/model/metrics.json",
+        oof="results/model/oof_predictions.tsv",
+        importances="results/model/importances.tsv",
+        model="results/model/model.skops",
+    params:
+        model=config["model"],
+        config=config,
+    log:
+        "results/logs/model/model.log",
+    benchmark:
+        "results/benchmarks/model/model.tsv"
+    threads: config["model"]["n_jobs"]
+    resources:
+        mem_mb=mem(4000),
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/model.py"

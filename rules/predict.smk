@@ -1,0 +1,102 @@
+# Predictions. Training mode: the unlabelled samples of the matrix, with the
+# model just trained. `predict_with` mode: every sample of the sheets, with a
+# saved model; its sites are genotyped straight from the BAMs (hom-ref where
+# reads cover them, missing -> training imputation where they do not).
+rule predict:
+    input:
+        model=get_model(),
+        genotypes=get_predict_matrix(),
+    output:
+        "results/predict/predictions.tsv",
+    params:
+        unlabelled_only=not PREDICT_WITH,
+    log:
+        "results/logs/predict/predict.log",
+    benchmark:
+        "results/benchmarks/predict/predict.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem(2000),
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/predict.py"
+
+
+if PREDICT_WITH:
+
+    rule model_sites:
+        input:
+            model=PREDICT_WITH,
+            fai=get_reference_fai(),
+        output:
+            "results/predict/model_sites.tsv",
+        log:
+            "results/logs/predict/model_sites.log",
+        benchmark:
+            "results/benchmarks/predict/model_sites.tsv"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        conda:
+            "../envs/python.yaml"
+        script:
+            "../scripts/predict.py"
+
+    rule genotype_model_sites:
+        input:
+            ref="results/reference/genome.fa",
+            fai="results/reference/genome.fa.fai",
+            sites="results/predict/model_sites.tsv",
+            bams=expand("results/map/{sample}.bam", sample=SAMPLES),
+            bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
+        output:
+            vcf="results/predict/model_sites.vcf.gz",
+            tbi="results/predict/model_sites.vcf.gz.tbi",
+        params:
+            mpileup=config["bcftools"]["mpileup"],
+            ploidy=config["ploidy"],
+            # The training filters' genotype masks, so that new samples are
+            # genotyped as the training samples were.
+            mask=f"FMT/DP<{config['filter']['min_dp']} | FMT/GQ<{config['filter']['min_gq']}",
+        log:
+            "results/logs/predict/genotype_model_sites.log",
+        benchmark:
+            "results/benchmarks/predict/genotype_model_sites.tsv"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        conda:
+            "../envs/bcftools.yaml"
+        shell:
+            # -C alleles -T: call exactly the model's alleles at its sites,
+            # hom-ref included (no --variants-only).
+            "(set -o pipefail; bcftools mpileup -f {input.ref:q} -T {input.sites:q}"
+            " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
+            " | bcftools call -m -C alleles -T {input.sites:q} -a FORMAT/GQ"
+            " --ploidy {params.ploidy} -Ou"
+            " | bcftools filter -S . -e '{params.mask}' -Oz -o {output.vcf:q}"
+            " && bcftools index -t {output.vcf:q}) 2> {log:q}"
+
+    rule predict_matrix:
+        input:
+            vcf=get_predict_vcf(),
+            samples=config["samples"],
+        output:
+            genotypes="results/predict/genotypes.parquet",
+            sites="results/predict/sites.tsv",
+            samples="results/predict/samples.tsv",
+        params:
+            target=config["model"]["target"],
+            ploidy=config["ploidy"],
+        log:
+            "results/logs/predict/matrix.log",
+        benchmark:
+            "results/benchmarks/predict/matrix.tsv"
+        threads: 1
+        resources:
+            mem_mb=mem(2000),
+        conda:
+            "../envs/python.yaml"
+        script:
+            "../scripts/matrix.py"

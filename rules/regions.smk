@@ -1,0 +1,22 @@
+# Keep the sites inside the regions BED and record which region each falls in
+# (scripts/regions.py, pybedtools). Only when `regions` is set.
+rule regions:
+    input:
+        vcf="results/filter/filtered.vcf.gz",
+        bed=config["regions"] or [],
+        fai=get_reference_fai(),
+    output:
+        vcf="results/regions/regions.vcf.gz",
+        tbi="results/regions/regions.vcf.gz.tbi",
+        tsv="results/regions/site_regions.tsv",
+    log:
+        "results/logs/regions/regions.log",
+    benchmark:
+        "results/benchmarks/regions/regions.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem(1000),
+    conda:
+        "../envs/python.yaml"
+    script:
+        "../scripts/regions.py"

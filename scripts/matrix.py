@@ -1,0 +1,198 @@
+"""Genotype matrix (samples x sites, int8 ALT dosage) of a VCF, plus site and sample tables.
+
+Dosage = number of ALT alleles: 0/1/2 for diploid, 0/1 for haploid genotypes; -1 =
+missing (`./.`, a partly missing `./1`, an uncovered sample), never 0. Only biallelic
+sequence records are used (one ALT that is not `*`, `.` or symbolic; SNPs and indels);
+others, and repeats of a site ID already seen, are skipped and counted. Genotype parsing
+(what is called, dosage, ploidy check) is shared with scripts/filter.py.
+
+Outputs (write_matrix):
+  genotypes parquet   one row per sample (VCF order), column `sample` then one int8
+                      column per site ID `chrom:pos:ref:alt` (VCF order)
+  sites TSV           site_id chrom pos ref alt af call_rate region
+                      (af = ALT allele frequency over called genotypes, NA if none called;
+                      region = names from the regions TSV, comma-joined, empty if none)
+  samples TSV         sample call_rate heterozygosity label, then every sheet column but
+                      `sample` (the target too, under its own name; a name clashing with
+                      these four gets a `sheet_` prefix). label = the sheet's target
+                      column; empty = unlabelled, also for samples absent from the sheet
+                      (their other sheet columns are empty too); sheet samples absent from
+                      the VCF are left out. heterozygosity = het calls / called genotypes,
+                      NA for ploidy 1. NA is written as `NA`.
+"""
+
+import time
+from pathlib import Path
+
+import cyvcf2
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filter import called_sum, check_ploidy, classify, genotype_stats
+
+SAMPLE_COLUMNS = ["sample", "call_rate", "heterozygosity", "label"]
+
+
+def is_biallelic(ref: str, alts: list[str]) -> bool:
+    """One ALT that is a sequence allele (SNP, indel, MNP), not a placeholder or symbolic."""
+    return classify(ref, alts, snps_only=False) is None
+
+
+def count_records(vcf) -> int:
+    """Records in the VCF: from its .tbi/.csi index when there is one, else by a first pass.
+
+    The index count includes records that build_matrix skips: an upper bound."""
+    if any(Path(f"{vcf}.{ext}").exists() for ext in ("tbi", "csi")):
+        reader = cyvcf2.VCF(str(vcf))
+        try:
+            return reader.num_records
+        finally:
+            reader.close()
+    return sum(1 for _ in cyvcf2.VCF(str(vcf)))
+
+
+def read_regions(path) -> dict:
+    """{site_id: region} from the TSV written by scripts/regions.py."""
+    t = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    return dict(zip(t["site_id"], t["region"], strict=True))
+
+
+def build_matrix(
+    vcf, labels: pd.DataFrame | None, target: str, ploidy: int, site_regions: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(genotypes, sites, samples) of `vcf`; see the module docstring for the columns.
+
+    The VCF is streamed into one preallocated int8 (sites x samples) array, which the
+    genotypes DataFrame wraps without a copy (transposed view), so peak memory is about
+    one int8 matrix. `labels` is the samples sheet (a `sample` column, `target` column).
+    Skipped record counts are in `sites.attrs["skipped"]`.
+    """
+    n_max = count_records(vcf)
+    reader = cyvcf2.VCF(str(vcf))
+    names = list(reader.samples)
+    n_samples = len(names)
+    mat = np.empty((n_max, n_samples), dtype=np.int8)
+    chrom, pos, ref, alt, ids = [], [], [], [], []
+    seen = set()
+    skipped = {"not_biallelic": 0, "duplicate": 0}
+    # Per-sample and per-site counts gathered while streaming: no extra pass over `mat`.
+    called = np.zeros(n_samples, dtype=np.int64)
+    het = np.zeros(n_samples, dtype=np.int64)
+    site_called, site_ac, site_an = [], [], []
+    i = 0
+    for v in reader:
+        if not is_biallelic(v.REF, v.ALT):
+            skipped["not_biallelic"] += 1
+            continue
+        site_id = f"{v.CHROM}:{v.POS}:{v.REF}:{v.ALT[0]}"
+        if site_id in seen:  # a repeated column name would break the parquet table
+            skipped["duplicate"] += 1
+            continue
+        seen.add(site_id)
+        gt = v.genotype.array()
+        check_ploidy(gt, ploidy, f"{vcf}: {v.CHROM}:{v.POS}")
+        ok, dosage, n_alleles, has_ref = genotype_stats(gt)
+        if i == len(mat):  # stale index: grow rather than fail
+            mat = np.concatenate([mat, np.empty((max(len(mat), 1024), n_samples), np.int8)])
+        row = mat[i]
+        row[:] = dosage
+        row[~ok] = -1
+        called += ok
+        het += ok & has_ref & (dosage > 0)  # both REF and ALT alleles
+        site_called.append(np.count_nonzero(ok))
+        site_ac.append(called_sum(dosage, ok))
+        site_an.append(called_sum(n_alleles, ok))
+        chrom.append(v.CHROM)
+        pos.append(v.POS)
+        ref.append(v.REF)
+        alt.append(v.ALT[0])
+        ids.append(site_id)
+        i += 1
+    reader.close()
+    mat = mat[:i]  # a view: no copy
+
+    genotypes = pd.DataFrame(mat.T, index=pd.Index(names, name="sample"), columns=ids, copy=False)
+    sites = pd.DataFrame({"site_id": ids, "chrom": chrom, "pos": np.array(pos, np.int64)})
+    sites["ref"], sites["alt"] = ref, alt
+    an = np.array(site_an, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sites["af"] = np.array(site_ac) / an  # NaN when no genotype is called
+    sites["call_rate"] = np.array(site_called, np.float64) / max(n_samples, 1)
+    regions = read_regions(site_regions) if site_regions else {}
+    sites["region"] = [regions.get(s, "") for s in ids]
+    sites.attrs["skipped"] = skipped
+    samples = _sample_table(names, called, het, i, ploidy, labels, target)
+    return genotypes, sites, samples
+
+
+def _sample_table(names, called, het, n_sites, ploidy, labels, target):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        samples = pd.DataFrame(
+            {
+                "sample": names,
+                "call_rate": called / n_sites if n_sites else np.zeros(len(names)),
+                "heterozygosity": het / called if ploidy > 1 else np.nan,
+            }
+        )
+    if labels is None:
+        samples["label"] = ""
+        return samples
+    if "sample" not in labels.columns or target not in labels.columns:
+        raise ValueError(
+            f"samples sheet needs columns 'sample' and '{target}' (the target); "
+            f"it has {list(labels.columns)}"
+        )
+    sheet = labels.fillna("").astype(str).drop_duplicates("sample").set_index("sample")
+    samples.attrs["not_in_vcf"] = sorted(set(sheet.index) - set(names))
+    samples["label"] = sheet[target].reindex(names).fillna("").to_numpy()
+    # The sheet's other columns; a name clashing with a computed one gets a `sheet_` prefix.
+    for col in sheet.columns:
+        if col == target and target == "label":
+            continue
+        out = f"sheet_{col}" if col in SAMPLE_COLUMNS else col
+        samples[out] = sheet[col].reindex(names).fillna("").to_numpy()
+    return samples
+
+
+def write_matrix(genotypes, sites, samples, out_parquet, out_sites, out_samples):
+    """Parquet (index kept as column `sample`) and two TSVs (NA written as `NA`)."""
+    for path in (out_parquet, out_sites, out_samples):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(genotypes, preserve_index=True)
+    # `sample` first (pandas puts the index last): zero-copy reorder; pandas metadata still
+    # marks it as the index, so pd.read_parquet gives back the same frame.
+    table = table.select(["sample", *(n for n in table.column_names if n != "sample")])
+    pq.write_table(table, out_parquet)
+    sites.to_csv(out_sites, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+    samples.to_csv(out_samples, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+
+
+def summary(genotypes, sites, samples) -> str:
+    missing = 1 - float(sites["call_rate"].mean()) if len(sites) else 0.0
+    skipped = sites.attrs.get("skipped", {})
+    labelled = int((samples["label"] != "").sum())
+    absent = samples.attrs.get("not_in_vcf", [])
+    return (
+        f"samples: {len(samples)} ({labelled} labelled)\nsites: {len(sites)}\n"
+        f"skipped records: {skipped}\nmissing genotypes: {missing:.4f}\n"
+        f"sheet samples not in the VCF: {len(absent)} {absent[:10]}\n"
+    )
+
+
+def _main(smk):
+    start = time.time()
+    sheet = pd.read_csv(smk.input.samples, sep="\t", dtype=str, keep_default_na=False)
+    regions = smk.input.get("regions") or None
+    genotypes, sites, samples = build_matrix(
+        smk.input.vcf, sheet, smk.params.target, int(smk.params.ploidy), regions
+    )
+    write_matrix(
+        genotypes, sites, samples, smk.output.genotypes, smk.output.sites, smk.output.samples
+    )
+    with open(smk.log[0], "w") as log:
+        log.write(summary(genotypes, sites, samples) + f"seconds: {time.time() - start:.1f}\n")
+
+
+if "snakemake" in globals():
+    _main(snakemake)  # noqa: F821

@@ -1,0 +1,98 @@
+"""End to end on a small demo cohort, checked against the simulator's truth."""
+
+import json
+import re
+import sys
+
+import pysam
+import pytest
+from helpers import REPO, compare, genotypes, planned_jobs, setup_workdir, snakemake
+
+sys.path.insert(0, str(REPO / "scripts"))
+import demo  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+SMALL = {
+    "demo": {
+        "enabled": True,
+        "outdir": "resources/demo",
+        "n_samples": 12,
+        "n_unlabelled": 2,
+        "contig_length": 40000,
+    },
+    "bcftools": {"chunks": 3},
+    # Nine labelled samples: small folds and forest, this run checks plumbing.
+    "model": {"cv_folds": 2, "cv_repeats": 1, "n_estimators": 50, "n_shuffles": 1},
+}
+
+
+def sheets(workdir, n):
+    """The small demo's sheets limited to its first n samples."""
+    cfg = setup_workdir(workdir, SMALL, [], [])
+    samples, units = demo.demo_sheets(cfg["demo"])
+    samples, units = samples.iloc[:n], units[units["sample"].isin(samples["sample"].iloc[:n])]
+    samples.to_csv(workdir / "config/samples.tsv", sep="\t", index=False)
+    units.to_csv(workdir / "config/units.tsv", sep="\t", index=False)
+    return list(samples["sample"]), units
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    samples, units = sheets(workdir, 11)
+    snakemake(workdir)
+    return workdir, samples, units
+
+
+def test_every_bam_maps_95_percent(run):
+    workdir, samples, _ = run
+    for s in samples:
+        text = (workdir / f"results/bamstats/{s}.flagstat.txt").read_text()
+        pct = float(re.search(r"primary mapped \((\d+\.\d+)%", text).group(1))
+        assert pct >= 95, f"{s}: {pct}% mapped"
+
+
+def test_read_groups_are_deterministic_and_lanes_merged(run):
+    workdir, _, units = run
+    two_lanes = units.groupby("sample").size().loc[lambda n: n == 2].index[0]
+    with pysam.AlignmentFile(str(workdir / f"results/map/{two_lanes}.bam")) as bam:
+        rgs = {rg["ID"]: rg for rg in bam.header.to_dict()["RG"]}
+    assert set(rgs) == {f"{two_lanes}.L1", f"{two_lanes}.L2"}
+    assert {rg["SM"] for rg in rgs.values()} == {two_lanes}
+
+
+def test_cutadapt_removed_adapters(run):
+    workdir, samples, _ = run
+    report = json.loads((workdir / f"results/trim/{samples[0]}.L1.pe.json").read_text())
+    with_adapter = report["read_counts"]["read1_with_adapter"] / report["read_counts"]["input"]
+    # The simulator puts adapter read-through into ~7 % of pairs.
+    assert 0.03 < with_adapter < 0.5
+    fastqc = sorted(p.name for p in (workdir / f"results/fastqc/{samples[0]}.L1").glob("*.zip"))
+    assert len(fastqc) == 4 and any("trimmed" in n for n in fastqc)
+
+
+def test_snp_recall_precision_against_truth(run):
+    workdir, samples, _ = run
+    vcf = workdir / "results/calls/cohort.vcf.gz"
+    with pysam.VariantFile(str(vcf)) as fh:
+        assert list(fh.header.samples) == samples
+    truth = genotypes(workdir / "resources/demo/truth/truth.vcf.gz", samples)
+    metrics = compare(truth, genotypes(vcf))
+    print("small demo:", metrics)
+    assert metrics["truth_sites"] > 100
+    assert metrics["recall"] >= 0.95
+    assert metrics["precision"] >= 0.95
+    assert metrics["genotype_concordance"] >= 0.95
+
+
+def test_growing_the_sheet_reruns_only_the_new_sample(run):
+    workdir, samples, _ = run
+    sheets(workdir, 12)
+    jobs = planned_jobs(workdir)
+    per_sample = {"demo_reads", "cutadapt_pe", "fastqc", "bwa_mem", "markdup", "bamstats"}
+    assert {r: jobs.get(r, 0) for r in per_sample} == dict.fromkeys(per_sample, 1)
+    # The cohort steps rerun; nothing else (no reference, no index, no simulation).
+    cohort = {"call_chunk", "gather_calls", "vcf_stats", "filter_vcf", "matrix", "features"}
+    cohort |= {"association", "model", "predict", "all"}
+    assert set(jobs) == per_sample | cohort
