@@ -8,16 +8,16 @@ rule association:
     output:
         table="results/association/association.tsv",
         summary="results/association/association_summary.json",
-    params:
-        association=config["association"],
     log:
         "results/logs/association/association.log",
     benchmark:
         "results/benchmarks/association/association.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(2000),
-    conda:
-        "../envs/python.yaml"
+    params:
+        association=config["association"],
     script:
         "../scripts/association.py"

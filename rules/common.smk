@@ -55,7 +55,7 @@ def get_fastqs(wildcards):
 
 def get_trimmed(wildcards):
     """Trimmed FASTQ(s) of one unit, paired or single-end."""
-    stem = f"results/trim/{wildcards.sample}.{wildcards.unit}"
+    stem = f"results/trim/{wildcards.sample}/{wildcards.unit}"
     if is_paired(wildcards):
         return [f"{stem}.R1.fastq.gz", f"{stem}.R2.fastq.gz"]
     return [f"{stem}.SE.fastq.gz"]
@@ -63,12 +63,12 @@ def get_trimmed(wildcards):
 
 def get_trim_report(wildcards):
     mode = "pe" if is_paired(wildcards) else "se"
-    return f"results/trim/{wildcards.sample}.{wildcards.unit}.{mode}.json"
+    return f"results/trim/{wildcards.sample}/{wildcards.unit}.{mode}.json"
 
 
 def get_unit_bams(wildcards):
     return expand(
-        "results/map/{sample}.{unit}.bam",
+        "results/map/units/{sample}/{unit}.bam",
         sample=wildcards.sample,
         unit=sample_units(wildcards.sample),
     )
@@ -131,7 +131,7 @@ def get_final_outputs():
         outputs += [
             "results/calls/cohort.vcf.gz",
             "results/calls/cohort.stats.txt",
-            *[f"results/fastqc/{s}.{u}" for s, u in unit_pairs],
+            *[f"results/fastqc/{s}/{u}" for s, u in unit_pairs],
             *expand(
                 "results/bamstats/{sample}.{ext}",
                 sample=SAMPLES,

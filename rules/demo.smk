@@ -32,9 +32,9 @@ if DEMO:
             r1=f"{DEMO}/reads/{{sample}}_{{unit}}_R1.fastq.gz",
             r2=f"{DEMO}/reads/{{sample}}_{{unit}}_R2.fastq.gz",
         log:
-            "results/logs/demo/reads/{sample}.{unit}.log",
+            "results/logs/demo/reads/{sample}/{unit}.log",
         benchmark:
-            "results/benchmarks/demo/reads/{sample}.{unit}.tsv"
+            "results/benchmarks/demo/reads/{sample}/{unit}.tsv"
         conda:
             "../envs/python.yaml"
         threads: 1

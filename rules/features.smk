@@ -7,16 +7,16 @@ rule features:
         selected="results/features/selected.tsv",
         pca="results/features/pca.tsv",
         pca_variance="results/features/pca_variance.tsv",
-    params:
-        features=config["features"],
     log:
         "results/logs/features/features.log",
     benchmark:
         "results/benchmarks/features/features.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(2000),
-    conda:
-        "../envs/python.yaml"
+    params:
+        features=config["features"],
     script:
         "../scripts/features.py"

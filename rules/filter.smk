@@ -7,17 +7,17 @@ rule filter_vcf:
         vcf="results/filter/filtered.vcf.gz",
         tbi="results/filter/filtered.vcf.gz.tbi",
         counts="results/filter/filter_counts.tsv",
-    params:
-        filter=config["filter"],
-        ploidy=config["ploidy"],
     log:
         "results/logs/filter/filter.log",
     benchmark:
         "results/benchmarks/filter/filter.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/python.yaml"
+    params:
+        filter=config["filter"],
+        ploidy=config["ploidy"],
     script:
         "../scripts/filter.py"

@@ -6,11 +6,11 @@ rule bwa_mem:
         reads=get_trimmed,
         idx=multiext("results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
     output:
-        temp("results/map/{sample}.{unit}.bam"),
+        temp("results/map/units/{sample}/{unit}.bam"),
     log:
-        "results/logs/map/{sample}.{unit}.log",
+        "results/logs/map/units/{sample}/{unit}.log",
     benchmark:
-        "results/benchmarks/map/{sample}.{unit}.tsv"
+        "results/benchmarks/map/units/{sample}/{unit}.tsv"
     conda:
         "../envs/bwa.yaml"
     threads: 2

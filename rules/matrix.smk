@@ -7,18 +7,18 @@ rule matrix:
         genotypes="results/matrix/genotypes.parquet",
         sites="results/matrix/sites.tsv",
         samples="results/matrix/samples.tsv",
-    params:
-        target=config["model"]["target"],
-        ploidy=config["ploidy"],
     log:
         "results/logs/matrix/matrix.log",
     benchmark:
         "results/benchmarks/matrix/matrix.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(2000),
-    conda:
-        "../envs/python.yaml"
+    params:
+        target=config["model"]["target"],
+        ploidy=config["ploidy"],
     script:
         "../scripts/matrix.py"
 
@@ -34,11 +34,11 @@ rule plink:
         "results/logs/matrix/plink.log",
     benchmark:
         "results/benchmarks/matrix/plink.tsv"
+    conda:
+        "../envs/plink.yaml"
     threads: 1
     resources:
         mem_mb=mem(2000),
-    conda:
-        "../envs/plink.yaml"
     shell:
         "plink2 --vcf {input.vcf:q} --make-pgen --out results/matrix/genotypes"
         " --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 missing"

@@ -12,17 +12,17 @@ rule model:
         oof="results/model/oof_predictions.tsv",
         importances="results/model/importances.tsv",
         model="results/model/model.skops",
-    params:
-        model=config["model"],
-        config=config,
     log:
         "results/logs/model/model.log",
     benchmark:
         "results/benchmarks/model/model.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: config["model"]["n_jobs"]
     resources:
         mem_mb=mem(4000),
-    conda:
-        "../envs/python.yaml"
+    params:
+        model=config["model"],
+        config=config,
     script:
         "../scripts/model.py"

@@ -8,17 +8,17 @@ rule predict:
         genotypes=get_predict_matrix(),
     output:
         "results/predict/predictions.tsv",
-    params:
-        unlabelled_only=not PREDICT_WITH,
     log:
         "results/logs/predict/predict.log",
     benchmark:
         "results/benchmarks/predict/predict.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(2000),
-    conda:
-        "../envs/python.yaml"
+    params:
+        unlabelled_only=not PREDICT_WITH,
     script:
         "../scripts/predict.py"
 
@@ -35,11 +35,11 @@ if PREDICT_WITH:
             "results/logs/predict/model_sites.log",
         benchmark:
             "results/benchmarks/predict/model_sites.tsv"
+        conda:
+            "../envs/python.yaml"
         threads: 1
         resources:
             mem_mb=mem(1000),
-        conda:
-            "../envs/python.yaml"
         script:
             "../scripts/predict.py"
 
@@ -53,21 +53,21 @@ if PREDICT_WITH:
         output:
             vcf="results/predict/model_sites.vcf.gz",
             tbi="results/predict/model_sites.vcf.gz.tbi",
+        log:
+            "results/logs/predict/genotype_model_sites.log",
+        benchmark:
+            "results/benchmarks/predict/genotype_model_sites.tsv"
+        conda:
+            "../envs/bcftools.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
         params:
             mpileup=config["bcftools"]["mpileup"],
             ploidy=config["ploidy"],
             # The training filters' genotype masks, so that new samples are
             # genotyped as the training samples were.
             mask=f"FMT/DP<{config['filter']['min_dp']} | FMT/GQ<{config['filter']['min_gq']}",
-        log:
-            "results/logs/predict/genotype_model_sites.log",
-        benchmark:
-            "results/benchmarks/predict/genotype_model_sites.tsv"
-        threads: 1
-        resources:
-            mem_mb=mem(1000),
-        conda:
-            "../envs/bcftools.yaml"
         shell:
             # -C alleles -T: call exactly the model's alleles at its sites,
             # hom-ref included (no --variants-only).
@@ -86,17 +86,17 @@ if PREDICT_WITH:
             genotypes="results/predict/genotypes.parquet",
             sites="results/predict/sites.tsv",
             samples="results/predict/samples.tsv",
-        params:
-            target=config["model"]["target"],
-            ploidy=config["ploidy"],
         log:
             "results/logs/predict/matrix.log",
         benchmark:
             "results/benchmarks/predict/matrix.tsv"
+        conda:
+            "../envs/python.yaml"
         threads: 1
         resources:
             mem_mb=mem(2000),
-        conda:
-            "../envs/python.yaml"
+        params:
+            target=config["model"]["target"],
+            ploidy=config["ploidy"],
         script:
             "../scripts/matrix.py"

@@ -13,10 +13,10 @@ rule regions:
         "results/logs/regions/regions.log",
     benchmark:
         "results/benchmarks/regions/regions.tsv"
+    conda:
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(1000),
-    conda:
-        "../envs/python.yaml"
     script:
         "../scripts/regions.py"

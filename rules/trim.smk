@@ -4,13 +4,13 @@ rule cutadapt_pe:
     input:
         get_fastqs,
     output:
-        r1=temp("results/trim/{sample}.{unit}.R1.fastq.gz"),
-        r2=temp("results/trim/{sample}.{unit}.R2.fastq.gz"),
-        report="results/trim/{sample}.{unit}.pe.json",
+        r1=temp("results/trim/{sample}/{unit}.R1.fastq.gz"),
+        r2=temp("results/trim/{sample}/{unit}.R2.fastq.gz"),
+        report="results/trim/{sample}/{unit}.pe.json",
     log:
-        "results/logs/trim/{sample}.{unit}.log",
+        "results/logs/trim/{sample}/{unit}.log",
     benchmark:
-        "results/benchmarks/trim/{sample}.{unit}.tsv"
+        "results/benchmarks/trim/{sample}/{unit}.tsv"
     conda:
         "../envs/cutadapt.yaml"
     threads: 2
@@ -32,12 +32,12 @@ rule cutadapt_se:
     input:
         get_fastqs,
     output:
-        se=temp("results/trim/{sample}.{unit}.SE.fastq.gz"),
-        report="results/trim/{sample}.{unit}.se.json",
+        se=temp("results/trim/{sample}/{unit}.SE.fastq.gz"),
+        report="results/trim/{sample}/{unit}.se.json",
     log:
-        "results/logs/trim/{sample}.{unit}.se.log",
+        "results/logs/trim/{sample}/{unit}.se.log",
     benchmark:
-        "results/benchmarks/trim/{sample}.{unit}.se.tsv"
+        "results/benchmarks/trim/{sample}/{unit}.se.tsv"
     conda:
         "../envs/cutadapt.yaml"
     threads: 2

@@ -64,11 +64,11 @@ def test_read_groups_are_deterministic_and_lanes_merged(run):
 
 def test_cutadapt_removed_adapters(run):
     workdir, samples, _ = run
-    report = json.loads((workdir / f"results/trim/{samples[0]}.L1.pe.json").read_text())
+    report = json.loads((workdir / f"results/trim/{samples[0]}/L1.pe.json").read_text())
     with_adapter = report["read_counts"]["read1_with_adapter"] / report["read_counts"]["input"]
     # The simulator puts adapter read-through into ~7 % of pairs.
     assert 0.03 < with_adapter < 0.5
-    fastqc = sorted(p.name for p in (workdir / f"results/fastqc/{samples[0]}.L1").glob("*.zip"))
+    fastqc = sorted(p.name for p in (workdir / f"results/fastqc/{samples[0]}/L1").glob("*.zip"))
     assert len(fastqc) == 4 and any("trimmed" in n for n in fastqc)
 
 

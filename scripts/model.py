@@ -1,0 +1,582 @@
+"""Random-forest phenotype classifier: repeated stratified CV, a shuffled-label null,
+a final model on all labelled samples, saved with skops.
+
+No leakage: every fitted step (imputer, SNP selection by a univariate test, PCA, forest)
+is a step of one scikit-learn Pipeline, so each CV training fold refits all of them and
+the held-out fold never informs its own predictions. The label-free filters before it
+(scripts/features.py: MAF, call rate, LD) may use all samples.
+
+Missing is not 0: genotypes keep -1 and SimpleImputer(missing_values=-1, most_frequent)
+replaces it with the training samples' most frequent dosage of that SNP.
+
+Binary ROC AUC is that of P(positive class), the positive class being the second of the
+sorted class names; multi-class AUC is the one-vs-rest macro average.
+
+The pipeline uses built-in scikit-learn estimators only, so skops loads it with an
+explicit allow-list of types (ALLOWED_TYPES) and no custom code; never pickle.
+"""
+
+import hashlib
+import io
+import json
+import os
+import platform
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import skops
+import skops.io as sio
+from features import MISSING, read_genotypes, read_samples, read_sites
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_selection import SelectKBest, chi2, f_classif
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import StandardScaler
+
+DEFAULTS = {
+    "target": "phenotype",
+    "n_estimators": 500,
+    "max_features": "sqrt",
+    "min_samples_leaf": 1,
+    "class_weight": "balanced",
+    "cv_folds": 5,
+    "cv_repeats": 3,
+    "select_top": 0,
+    "select_test": "chi2",  # or f_classif; chi2 on dosages ~ an allele-count test
+    "use_pcs": 0,
+    "n_shuffles": 3,
+    "seed": 42,
+    "n_jobs": 2,
+}
+SCORE_FUNCS = {"chi2": chi2, "f_classif": f_classif}
+METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
+PER_CLASS = ["precision", "recall", "f1"]
+# Types skops does not trust by default that this pipeline legitimately contains.
+# Anything else in a model file is refused by load_model().
+ALLOWED_TYPES = frozenset(
+    {
+        "numpy.dtype",
+        "sklearn.tree._tree.Tree",
+        "sklearn.feature_selection._univariate_selection.chi2",
+        "sklearn.feature_selection._univariate_selection.f_classif",
+    }
+)
+MODEL_KEYS = ("pipeline", "sites", "classes", "imputation", "metadata")
+
+
+class UntrustedModelError(ValueError):
+    """A model file holds types outside ALLOWED_TYPES."""
+
+
+def params_with_defaults(params) -> dict:
+    p = {**DEFAULTS, **dict(params or {})}
+    unknown = sorted(set(p) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"model: unknown parameter(s) {unknown}; known: {sorted(DEFAULTS)}")
+    return p
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def labelled_data(genotypes, samples, features=None, label="label"):
+    """(X: labelled samples × features DataFrame, y: labels ndarray of str), matrix order.
+
+    `features` restricts and orders the columns (site IDs); labels come from the samples
+    table column `label` ("" = unlabelled)."""
+    if label not in samples:
+        raise ValueError(f"model: samples table has no column {label!r}")
+    labels = samples.set_index("sample")[label].reindex(genotypes.index).fillna("")
+    labels = labels.astype(str).str.strip()
+    keep = labels.to_numpy() != ""
+    X = genotypes.loc[keep]
+    if features is not None:
+        missing = [s for s in features if s not in genotypes.columns]
+        if missing:
+            raise ValueError(
+                f"model: {len(missing)} selected sites not in the matrix: {missing[:5]}"
+            )
+        X = X[list(features)]
+    return X, labels[keep].to_numpy(dtype=str)
+
+
+def check_labels(y, cv_folds):
+    """Raise a ValueError that says what to change when CV is impossible."""
+    if len(y) == 0:
+        raise ValueError(
+            "model: no labelled samples; give the target column a value for at least "
+            "two classes in the samples sheet"
+        )
+    classes, counts = np.unique(y, return_counts=True)
+    classes = [str(c) for c in classes]
+    if len(classes) < 2:
+        raise ValueError(
+            f"model: only one class among the {len(y)} labelled samples ({classes[0]!r}); "
+            "a classifier needs at least two"
+        )
+    small = [(c, n) for c, n in zip(classes, counts, strict=True) if n < cv_folds]
+    if small:
+        which = ", ".join(f"{c!r} has {n}" for c, n in small)
+        raise ValueError(
+            f"model: cv_folds={cv_folds} but class {which} labelled sample(s); every class "
+            f"needs at least cv_folds members: lower model.cv_folds to <= {min(counts)} "
+            "or label more samples"
+        )
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+def build_pipeline(params, n_features, n_train) -> Pipeline:
+    """Imputer -> [SelectKBest] -> [passthrough + scaled PCA] -> random forest."""
+    p = params_with_defaults(params)
+    steps = [("impute", SimpleImputer(missing_values=MISSING, strategy="most_frequent"))]
+    k = min(int(p["select_top"]), n_features) if p["select_top"] else n_features
+    if p["select_top"]:
+        steps.append(("select", SelectKBest(SCORE_FUNCS[p["select_test"]], k=k)))
+    n_pcs = min(int(p["use_pcs"]), k, n_train)
+    if n_pcs > 0:
+        pcs = Pipeline([("scale", StandardScaler()), ("pca", PCA(n_pcs, random_state=p["seed"]))])
+        steps.append(("pcs", FeatureUnion([("snps", "passthrough"), ("pca", pcs)])))
+    steps.append(
+        (
+            "forest",
+            RandomForestClassifier(
+                n_estimators=int(p["n_estimators"]),
+                max_features=p["max_features"],
+                min_samples_leaf=int(p["min_samples_leaf"]),
+                class_weight=p["class_weight"],
+                random_state=int(p["seed"]),
+                n_jobs=int(p["n_jobs"]),
+            ),
+        )
+    )
+    return Pipeline(steps)
+
+
+def feature_names(pipeline, site_ids) -> list:
+    """Names of the forest's input columns: the selected site IDs, then PC1..PCk."""
+    names = list(site_ids)
+    if "select" in pipeline.named_steps:
+        names = [
+            s
+            for s, on in zip(names, pipeline.named_steps["select"].get_support(), strict=True)
+            if on
+        ]
+    if "pcs" in pipeline.named_steps:
+        n_pcs = pipeline.named_steps["pcs"].transformer_list[1][1].named_steps["pca"].n_components_
+        names += [f"PC{i}" for i in range(1, n_pcs + 1)]
+    return names
+
+
+# ----------------------------------------------------------------------------- CV
+
+
+def _fold_metrics(y_true, y_pred, proba, classes) -> dict:
+    out = {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+    }
+    try:
+        if len(classes) == 2:
+            out["roc_auc"] = roc_auc_score(y_true == classes[1], proba[:, 1])
+        else:
+            out["roc_auc"] = roc_auc_score(
+                y_true, proba, multi_class="ovr", average="macro", labels=classes
+            )
+    except ValueError:  # a class absent from the fold (cannot happen with stratified folds)
+        out["roc_auc"] = float("nan")
+    prec, rec, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=classes, zero_division=0
+    )
+    for i, c in enumerate(classes):
+        out[f"precision:{c}"], out[f"recall:{c}"], out[f"f1:{c}"] = prec[i], rec[i], f1[i]
+    return {k: float(v) for k, v in out.items()}
+
+
+def _cv_once(X, y, params, sample_names):
+    """One repeated-stratified-KFold run: (fold records, oof DataFrame, confusion matrix)."""
+    p = params_with_defaults(params)
+    classes = [str(c) for c in np.unique(y)]  # sorted
+    n_splits, n_repeats = int(p["cv_folds"]), int(p["cv_repeats"])
+    splitter = RepeatedStratifiedKFold(
+        n_splits=n_splits, n_repeats=n_repeats, random_state=int(p["seed"])
+    )
+    min_train = len(y) - int(np.ceil(len(y) / n_splits))
+    records, oof, cm = [], [], np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for i, (train, test) in enumerate(splitter.split(X, y)):
+        repeat, fold = divmod(i, n_splits)
+        pipe = build_pipeline(p, X.shape[1], min_train).fit(X[train], y[train])
+        proba = pipe.predict_proba(X[test])
+        assert list(pipe.classes_) == classes  # every training fold holds every class
+        pred = np.asarray(classes)[proba.argmax(axis=1)]
+        records.append(
+            {"repeat": repeat + 1, "fold": fold + 1, "n_train": len(train), "n_test": len(test)}
+            | _fold_metrics(y[test], pred, proba, classes)
+        )
+        cm += confusion_matrix(y[test], pred, labels=classes)
+        frame = pd.DataFrame(
+            {
+                "sample": sample_names[test],
+                "repeat": repeat + 1,
+                "fold": fold + 1,
+                "true": y[test],
+                "predicted": pred,
+            }
+        )
+        for j, c in enumerate(classes):
+            frame[f"prob_{c}"] = proba[:, j]
+        oof.append(frame)
+    order = {s: i for i, s in enumerate(sample_names)}
+    oof = pd.concat(oof, ignore_index=True)
+    oof = oof.sort_values(
+        ["repeat", "sample"], key=lambda s: s.map(order) if s.name == "sample" else s
+    )
+    return records, oof.reset_index(drop=True), cm
+
+
+def _summary(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    ok = v[np.isfinite(v)]
+    if not len(ok):
+        return {"mean": None, "sd": None, "min": None, "max": None, "values": _r(v)}
+    return {
+        "mean": _r(ok.mean()),
+        "sd": _r(ok.std(ddof=1)) if len(ok) > 1 else 0.0,
+        "min": _r(ok.min()),
+        "max": _r(ok.max()),
+        "values": _r(v),
+    }
+
+
+def _r(x, digits=6):
+    """Rounded, JSON-safe floats (NaN -> None), element-wise for arrays."""
+    if np.ndim(x):
+        return [_r(v, digits) for v in x]
+    x = float(x)
+    return round(x, digits) if np.isfinite(x) else None
+
+
+def _report(records, cm, classes, scope) -> dict:
+    """metrics / per_class / confusion_matrix / folds of a set of fold records."""
+    return {
+        "metrics": {m: _summary([r[m] for r in records]) for m in METRICS},
+        "per_class": {
+            c: {m: _summary([r[f"{m}:{c}"] for r in records]) for m in PER_CLASS} for c in classes
+        },
+        "confusion_matrix": {
+            "classes": classes,
+            "rows": "true",
+            "columns": "predicted",
+            "scope": scope,
+            "matrix": cm.tolist(),
+        },
+        "folds": [
+            {k: (_r(v) if isinstance(v, float) else v) for k, v in r.items()} for r in records
+        ],
+    }
+
+
+def cross_validate(X, y, params) -> dict:
+    """Repeated stratified CV of the pipeline, plus the same CV on shuffled labels.
+
+    X: samples × sites (DataFrame, or array), -1 = missing; y: class labels. Returns
+    {"metrics": the metrics.json content, "oof": out-of-fold predictions DataFrame}.
+    """
+    p = params_with_defaults(params)
+    y = np.asarray(y, dtype=str)
+    check_labels(y, int(p["cv_folds"]))
+    names = np.asarray(X.index if isinstance(X, pd.DataFrame) else np.arange(len(y)), dtype=str)
+    Xa = np.asarray(X, dtype=np.int8)
+    classes = [str(c) for c in np.unique(y)]  # sorted
+    counts = {c: int((y == c).sum()) for c in classes}
+    records, oof, cm = _cv_once(Xa, y, p, names)
+    scope = (
+        "out-of-fold predictions summed over all repeats "
+        f"(each labelled sample counted cv_repeats = {p['cv_repeats']} times)"
+    )
+    metrics = {
+        "classes": classes,
+        "positive_class": classes[1] if len(classes) == 2 else None,
+        "roc_auc_definition": (
+            f"ROC AUC of P({classes[1]!r}), the second of the sorted class names"
+            if len(classes) == 2
+            else "one-vs-rest ROC AUC, macro average over classes"
+        ),
+        "n_samples": len(y),
+        "n_features": int(Xa.shape[1]),
+        "class_counts": counts,
+        "majority_class": max(classes, key=lambda c: (counts[c], -classes.index(c))),
+        "majority_baseline_accuracy": _r(max(counts.values()) / len(y)),
+        "cv": {
+            "splitter": "RepeatedStratifiedKFold",
+            "folds": int(p["cv_folds"]),
+            "repeats": int(p["cv_repeats"]),
+            "seed": int(p["seed"]),
+            "select_top": int(p["select_top"]),
+            "select_test": p["select_test"] if p["select_top"] else None,
+            "use_pcs": int(p["use_pcs"]),
+        },
+        **_report(records, cm, classes, scope),
+    }
+    # The null: identical CV on permuted labels (same class counts, seeded permutations).
+    rng = np.random.default_rng(int(p["seed"]))
+    shuffled, cm_null = [], np.zeros_like(cm)
+    for s in range(int(p["n_shuffles"])):
+        recs, _, cm_s = _cv_once(Xa, rng.permutation(y), p, names)
+        shuffled += [{"shuffle": s + 1} | r for r in recs]
+        cm_null += cm_s
+    metrics["shuffled"] = {
+        "n_shuffles": int(p["n_shuffles"]),
+        **_report(shuffled, cm_null, classes, scope + ", summed over shuffles"),
+    }
+    return {"metrics": metrics, "oof": oof}
+
+
+# ----------------------------------------------------------------------------- final model
+
+
+def importances(pipeline, site_ids, sites=None) -> pd.DataFrame:
+    """site_id (or PCk), impurity importance, rank (1 = most important), region."""
+    names = feature_names(pipeline, site_ids)
+    table = pd.DataFrame(
+        {"site_id": names, "importance": pipeline.named_steps["forest"].feature_importances_}
+    )
+    table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+    table["rank"] = np.arange(1, len(table) + 1)
+    if sites is not None and "region" in sites:
+        region = sites.drop_duplicates("site_id").set_index("site_id")["region"]
+        table["region"] = table["site_id"].map(region).fillna("")
+    return table
+
+
+def versions() -> dict:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "skops": skops.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _plain(x):
+    """JSON-like plain Python (dict/list/str/int/float/bool/None) for the metadata."""
+    if isinstance(x, dict) or hasattr(x, "items"):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    if x is None or isinstance(x, bool | int | float | str):
+        return x
+    return str(x)
+
+
+def train(genotypes, samples, sites, params, metadata=None, features=None) -> dict:
+    """CV, shuffled-label null, final refit on all labelled samples.
+
+    Returns {"metrics", "oof", "importances", "model"}; "model" is the dict saved with
+    skops: pipeline, sites (the ordered site IDs it expects), classes, imputation
+    {site: training value for -1}, metadata. `metadata` may carry created, config and
+    input_sha256; no clock is read here, so reruns give identical outputs.
+    """
+    p = params_with_defaults(params)
+    X, y = labelled_data(genotypes, samples, features)
+    cv = cross_validate(X, y, p)
+    classes = cv["metrics"]["classes"]
+    Xa = X.to_numpy(dtype=np.int8)
+    pipe = build_pipeline(p, Xa.shape[1], len(y)).fit(Xa, y)
+    site_ids = list(X.columns)
+    stats = pipe.named_steps["impute"].statistics_
+    meta = dict(metadata or {})
+    summary = cv["metrics"]["metrics"]
+    model = {
+        "pipeline": pipe,
+        "sites": site_ids,
+        "classes": classes,
+        "imputation": {s: float(v) for s, v in zip(site_ids, stats, strict=True)},
+        "metadata": _plain(
+            {
+                "target": p["target"],
+                "label_column": "label",
+                "params": p,
+                "config": meta.pop("config", None),
+                "versions": versions(),
+                "input_sha256": meta.pop("input_sha256", None),
+                "created": meta.pop("created", None),
+                "n_samples": len(y),
+                "n_features": len(site_ids),
+                "class_counts": cv["metrics"]["class_counts"],
+                "positive_class": cv["metrics"]["positive_class"],
+                "cv_means": {m: summary[m]["mean"] for m in METRICS},
+                **meta,
+            }
+        ),
+    }
+    return {
+        "metrics": cv["metrics"],
+        "oof": cv["oof"],
+        "importances": importances(pipe, site_ids, sites),
+        "model": model,
+    }
+
+
+# ----------------------------------------------------------------------------- persistence
+
+
+def _canonical_skops(data: bytes) -> bytes:
+    """The same skops archive with reproducible bytes.
+
+    skops names nodes and array files by id() of the objects and stamps zip entries with
+    the current time; renumber ids in order of appearance and fix the timestamps, so the
+    same model gives the same file. The loader only needs the references consistent.
+    """
+    ids = {}
+
+    def new_id(old):
+        return ids.setdefault(old, len(ids) + 1)
+
+    def renumber(node):
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    value = new_id(value)
+                elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+                    stem = value.removesuffix(".npy")
+                    value = f"{new_id(int(stem))}.npy" if stem.isdigit() else value
+                out[key] = renumber(value)
+            return out
+        if isinstance(node, list):
+            return [renumber(v) for v in node]
+        return node
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zin:
+        schema = json.loads(zin.read("schema.json"))
+        old_schema = json.dumps(schema)
+        new_schema = renumber(schema)
+        renamed = {}
+        for name in zin.namelist():
+            if name == "schema.json":
+                continue
+            stem = name.removesuffix(".npy")
+            if not (name.endswith(".npy") and stem.isdigit() and int(stem) in ids):
+                raise ValueError(f"unexpected entry {name} in skops archive")
+            renamed[f"{ids[int(stem)]}.npy"] = zin.read(name)
+        assert old_schema.count('"__id__"') == json.dumps(new_schema).count('"__id__"')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zout:
+        entries = [("schema.json", json.dumps(new_schema, indent=2).encode())]
+        entries += sorted(renamed.items(), key=lambda kv: int(kv[0].removesuffix(".npy")))
+        for name, payload in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zout.writestr(info, payload)
+    return out.getvalue()
+
+
+def save_model(model: dict, path):
+    """skops.io.dump the model dict, with reproducible bytes."""
+    buf = io.BytesIO()
+    sio.dump(model, buf)
+    Path(path).write_bytes(_canonical_skops(buf.getvalue()))
+
+
+def load_model(path, allowed=ALLOWED_TYPES) -> dict:
+    """Load a model dict saved by save_model, refusing any type outside `allowed`."""
+    untrusted = sio.get_untrusted_types(file=path)
+    refused = sorted(set(untrusted) - set(allowed))
+    if refused:
+        raise UntrustedModelError(
+            f"refusing to load {path}: it contains types outside the allow-list: {refused}"
+        )
+    model = sio.load(path, trusted=untrusted)
+    if not isinstance(model, dict) or set(MODEL_KEYS) - set(model):
+        raise ValueError(f"{path} is not a model saved by scripts/model.py (keys {MODEL_KEYS})")
+    return model
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_artifacts(artifacts, metrics, oof, importances_path, model_path):
+    for path in (metrics, oof, importances_path, model_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics).write_text(json.dumps(artifacts["metrics"], indent=2) + "\n")
+    artifacts["oof"].to_csv(oof, sep="\t", index=False, float_format="%.6g")
+    artifacts["importances"].to_csv(importances_path, sep="\t", index=False, float_format="%.6g")
+    save_model(artifacts["model"], model_path)
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def _main(smk):
+    start = time.perf_counter()
+    params = dict(smk.params.model)
+    config = dict(smk.params.config)
+    genotypes = read_genotypes(smk.input.genotypes)
+    samples = read_samples(smk.input.samples)
+    sites = read_sites(smk.input.sites)
+    selected = pd.read_csv(smk.input.selected, sep="\t", dtype={"site_id": str})
+    kept = selected.loc[selected["kept"].astype(str).str.lower() == "true", "site_id"].tolist()
+    metadata = {
+        "config": config,
+        # Reproducible: the time comes from the environment (SOURCE_DATE_EPOCH), if at all.
+        "created": _source_date(),
+        "input_sha256": {
+            "genotypes": sha256(smk.input.genotypes),
+            "samples": sha256(smk.input.samples),
+            "selected": sha256(smk.input.selected),
+        },
+    }
+    artifacts = train(genotypes, samples, sites, params, metadata, features=kept)
+    write_artifacts(
+        artifacts, smk.output.metrics, smk.output.oof, smk.output.importances, smk.output.model
+    )
+    m = artifacts["metrics"]
+    with open(smk.log[0], "w") as log:
+        log.write(
+            f"labelled samples: {m['n_samples']} {m['class_counts']}\nfeatures: {m['n_features']}\n"
+            f"majority baseline accuracy: {m['majority_baseline_accuracy']}\n"
+        )
+        for key, label in (("metrics", "CV"), ("shuffled", "shuffled")):
+            block = m[key]["metrics"] if key == "metrics" else m["shuffled"]["metrics"]
+            log.write(
+                f"{label}: "
+                + ", ".join(f"{k} {v['mean']} +- {v['sd']}" for k, v in block.items())
+                + "\n"
+            )
+        top = artifacts["importances"].head(5)
+        log.write("top features: " + ", ".join(top["site_id"]) + "\n")
+        log.write(f"time: {time.perf_counter() - start:.1f} s\n")
+
+
+def _source_date():
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+
+
+if "snakemake" in globals():
+    _main(snakemake)  # noqa: F821
