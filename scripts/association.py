@@ -33,6 +33,7 @@ CHI2_MEDIAN = stats.chi2.ppf(0.5, 1)  # 0.4549...
 def labelled(genotypes: pd.DataFrame, samples: pd.DataFrame, label="label"):
     """(genotypes of labelled samples, their labels), in matrix order."""
     labels = samples.set_index("sample")[label].reindex(genotypes.index).fillna("")
+    labels = labels.astype(str).str.strip()
     keep = labels.to_numpy() != ""
     return genotypes.loc[keep], labels[keep]
 
