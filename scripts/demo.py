@@ -46,12 +46,12 @@ DEFAULTS = {
     "n_unlabelled": 8,
     "populations": 3,
     "contigs": 2,
-    "contig_length": 120000,
+    "contig_length": 40000,
     "coverage": 12,
     "read_length": 100,
     "insert_mean": 260,
     "insert_sd": 70,
-    "n_causal": 5,
+    "n_causal": 4,
     "heritability": 0.8,
 }
 ADAPTERS = {"r1": "AGATCGGAAGAGCACACGTCTGAACTCCAGTCA", "r2": "AGATCGGAAGAGCGTCGTGTAGGGAAAGAGTGT"}
@@ -59,8 +59,11 @@ ADAPTERS = {"r1": "AGATCGGAAGAGCACACGTCTGAACTCCAGTCA", "r2": "AGATCGGAAGAGCGTCGT
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)  # code 0..3 -> ASCII; complement = 3 - code
 GC = 0.41
 NE, SPLIT_TIME, MIGRATION = 10_000, 4_000, 5e-5
-RECOMBINATION_RATE, MUTATION_RATE = 1e-8, 1.2e-8
-MIN_CAUSAL_MAF = 0.15
+# Recombination 10x the human rate: LD decays within the short demo contigs, as it
+# would between distant loci, so a causal SNP is not hidden among perfect proxies.
+RECOMBINATION_RATE, MUTATION_RATE = 1e-7, 1.2e-8
+MIN_CAUSAL_MAF = 0.2
+EFFECT_MIN, EFFECT_MAX = 0.8, 1.0  # |effect| of each causal SNP on the genetic score
 INSERT_MIN, INSERT_MAX = 40, 800
 SHORT_FRACTION = 0.07  # short-fragment library share: gives cutadapt real adapter work
 SECOND_UNIT_EVERY = 12  # every 12th sample is sequenced on a second lane (unit L2)
@@ -210,7 +213,7 @@ def simulate_population(params: dict) -> Population:
             pool = np.setdiff1d(np.flatnonzero(eligible), chosen)
         chosen.append(int(rng.choice(pool)))
     chosen = np.sort(chosen)
-    effects = rng.uniform(0.5, 1.0, len(chosen)) * rng.choice([-1.0, 1.0], len(chosen))
+    effects = rng.uniform(EFFECT_MIN, EFFECT_MAX, len(chosen)) * rng.choice([-1.0, 1.0], len(chosen))
     g = effects @ dosage[chosen]
     g = (g - g.mean()) / (g.std() or 1.0)
     h2 = p["heritability"]

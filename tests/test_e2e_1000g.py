@@ -23,6 +23,8 @@ def run(tmp_path_factory):
         "demo": {"enabled": False},
         # Released panel genotypes carry no QUAL, DP or GQ to filter on.
         "filter": {"min_qual": 0, "min_dp": 0, "min_gq": 0, "min_maf": 0.01},
+        # Rare SNPs carry population signal: keep every SNP the filter kept.
+        "features": {"min_maf": 0.01},
         "model": {"target": "super_population"},
     }
     setup_workdir(workdir, overrides)
