@@ -25,7 +25,7 @@ def run(tmp_path_factory):
         "filter": {"min_qual": 0, "min_dp": 0, "min_gq": 0, "min_maf": 0.01},
         # Rare SNPs carry population signal: keep every SNP the filter kept.
         "features": {"min_maf": 0.01},
-        "model": {"target": "super_population"},
+        "model": {"target": "super_population", "n_shuffles": 1},
     }
     setup_workdir(workdir, overrides)
     snakemake(workdir, timeout=3000)
