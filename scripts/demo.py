@@ -213,7 +213,9 @@ def simulate_population(params: dict) -> Population:
             pool = np.setdiff1d(np.flatnonzero(eligible), chosen)
         chosen.append(int(rng.choice(pool)))
     chosen = np.sort(chosen)
-    effects = rng.uniform(EFFECT_MIN, EFFECT_MAX, len(chosen)) * rng.choice([-1.0, 1.0], len(chosen))
+    effects = rng.uniform(EFFECT_MIN, EFFECT_MAX, len(chosen)) * rng.choice(
+        [-1.0, 1.0], len(chosen)
+    )
     g = effects @ dosage[chosen]
     g = (g - g.mean()) / (g.std() or 1.0)
     h2 = p["heritability"]
