@@ -13,6 +13,7 @@ try:
     # Starting from a VCF needs no reads: the units sheet is not read at all.
     FROM_READS = not config["input_vcf"]
     samples = sheets.load_samples(config["samples"], SCHEMAS / "samples.schema.yaml")
+    sheets.check_target(samples, config)
     if FROM_READS:
         units = sheets.load_units(config["units"], SCHEMAS / "units.schema.yaml")
         sheets.check_sheets(samples, units, config, base_dir=Path.cwd())
@@ -101,14 +102,16 @@ def get_matrix_inputs(wildcards):
     return {"vcf": "results/filter/filtered.vcf.gz"}
 
 
-def get_model():
-    return PREDICT_WITH or "results/model/model.skops"
-
-
-def get_predict_matrix():
-    if PREDICT_WITH:
-        return "results/predict/genotypes.parquet"
-    return "results/matrix/genotypes.parquet"
+def get_predict_inputs(wildcards):
+    if not PREDICT_WITH:
+        return {
+            "model": "results/model/model.skops",
+            "genotypes": "results/matrix/genotypes.parquet",
+        }
+    inputs = {"model": PREDICT_WITH, "genotypes": "results/predict/genotypes.parquet"}
+    if FROM_READS:
+        inputs["covered"] = "results/predict/covered.tsv"
+    return inputs
 
 
 def get_predict_vcf():

@@ -4,8 +4,7 @@
 # reads cover them, missing -> training imputation where they do not).
 rule predict:
     input:
-        model=get_model(),
-        genotypes=get_predict_matrix(),
+        unpack(get_predict_inputs),
     output:
         "results/predict/predictions.tsv",
     log:
@@ -77,6 +76,32 @@ if PREDICT_WITH:
             " --ploidy {params.ploidy} -Ou"
             " | bcftools filter -S . -e '{params.mask}' -Oz -o {output.vcf:q}"
             " && bcftools index -t {output.vcf:q}) 2> {log:q}"
+
+    # Model sites where none of the new samples shows the ALT allele come out of
+    # `call -C alleles` with ALT "." and so are not in the matrix; a sample whose
+    # reads cover such a site (a called GT after masking) is hom-ref there.
+    rule model_sites_coverage:
+        input:
+            vcf="results/predict/model_sites.vcf.gz",
+            sites="results/predict/model_sites.tsv",
+        output:
+            "results/predict/covered.tsv",
+        log:
+            "results/logs/predict/model_sites_coverage.log",
+        benchmark:
+            "results/benchmarks/predict/model_sites_coverage.tsv"
+        conda:
+            "../envs/bcftools.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(500),
+        shell:
+            "(set -o pipefail; bcftools query -i 'ALT=\".\"' -f '[%SAMPLE\\t%CHROM\\t%POS\\t%GT\\n]'"
+            " {input.vcf:q}"
+            ' | awk -F\'\\t\' -v OFS=\'\\t\' \'BEGIN {{print "sample", "site_id", "covered"}}'
+            ' NR == FNR {{split($3, a, ","); id[$1 ":" $2] = $1 ":" $2 ":" a[1] ":" a[2]; next}}'
+            ' ($2 ":" $3) in id {{print $1, id[$2 ":" $3], ($4 !~ /\\./)}}\''
+            " {input.sites:q} - > {output:q}) 2> {log:q}"
 
     rule predict_matrix:
         input:

@@ -138,11 +138,10 @@ def _sample_table(names, called, het, n_sites, ploidy, labels, target):
     if labels is None:
         samples["label"] = ""
         return samples
-    if "sample" not in labels.columns or target not in labels.columns:
-        raise ValueError(
-            f"samples sheet needs columns 'sample' and '{target}' (the target); "
-            f"it has {list(labels.columns)}"
-        )
+    if "sample" not in labels.columns:
+        raise ValueError(f"samples sheet needs a 'sample' column; it has {list(labels.columns)}")
+    if target not in labels.columns:  # samples to predict need no label column
+        labels = labels.assign(**{target: ""})
     sheet = labels.fillna("").astype(str).drop_duplicates("sample").set_index("sample")
     samples.attrs["not_in_vcf"] = sorted(set(sheet.index) - set(names))
     samples["label"] = sheet[target].reindex(names).fillna("").to_numpy()

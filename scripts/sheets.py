@@ -420,6 +420,18 @@ def check_config_files(config: dict, base_dir=".") -> None:
         raise SheetError("\n".join(items))
 
 
+def check_target(samples: pd.DataFrame, config: dict) -> None:
+    """Training needs the target column in the samples sheet (predicting does not)."""
+    target = config["model"]["target"]
+    if not config.get("predict_with") and target not in samples.columns:
+        name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
+        raise SheetError(
+            f"{name}: row 1: no column '{target}' (model.target) to train on; columns are "
+            f"{[c for c in samples.columns]}. Fix: add the column (empty cells = samples to "
+            "predict), set model.target to one of the columns, or set predict_with."
+        )
+
+
 def is_paired(units: pd.DataFrame, sample: str, unit: str) -> bool:
     """True if the unit has a read-2 file (fq2 not empty)."""
     return bool(units.loc[(sample, unit), "fq2"])

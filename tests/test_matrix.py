@@ -106,9 +106,10 @@ def test_no_labels(tmp_path):
     assert (samples["label"] == "").all()
 
 
-def test_missing_target_column_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="'sex'"):
-        matrix.build_matrix(vcf_gz(tmp_path, "matrix.vcf"), sheet(), "sex", 2)
+def test_missing_target_column_means_unlabelled(tmp_path):
+    # Samples to predict need no label column (training checks it at validation).
+    _, _, samples = matrix.build_matrix(vcf_gz(tmp_path, "matrix.vcf"), sheet(), "sex", 2)
+    assert (samples["label"] == "").all()
 
 
 def test_haploid(tmp_path):

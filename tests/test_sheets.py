@@ -321,3 +321,17 @@ def test_reference_needed_unless_input_vcf(tmp_path):
     cfg["predict_with"] = "missing.skops"
     with raises(r"^config: predict_with: 'missing.skops' does not exist"):
         check_config_files(cfg, tmp_path)
+
+
+def test_training_needs_the_target_column(tmp_path):
+    from sheets import check_target
+
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("sample\tphenotype\tpop\nA\tcase\tEUR\n")
+    samples = load_samples(sheet)
+    cfg = repo_config()
+    cfg["model"]["target"] = "super_population"
+    with raises(r"samples\.tsv: row 1: no column 'super_population' \(model\.target\).*Fix:"):
+        check_target(samples, cfg)
+    cfg["predict_with"] = "model.skops"  # predicting needs no labels
+    check_target(samples, cfg)
