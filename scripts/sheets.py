@@ -157,7 +157,6 @@ def validate_config(config: dict, schema=None) -> None:
         )
 
 
-load_config_checked = validate_config  # name used in the original design notes
 
 
 # ---------------------------------------------------------------- sheets
