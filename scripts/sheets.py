@@ -157,8 +157,6 @@ def validate_config(config: dict, schema=None) -> None:
         )
 
 
-
-
 # ---------------------------------------------------------------- sheets
 
 
