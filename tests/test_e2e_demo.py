@@ -2,49 +2,18 @@
 
 import json
 import re
-import sys
 
 import pysam
 import pytest
-from helpers import REPO, compare, genotypes, planned_jobs, setup_workdir, snakemake
-
-sys.path.insert(0, str(REPO / "scripts"))
-import demo  # noqa: E402
+from conftest import small_demo_sheets
+from helpers import compare, genotypes, planned_jobs
 
 pytestmark = pytest.mark.e2e
 
-SMALL = {
-    "demo": {
-        "enabled": True,
-        "outdir": "resources/demo",
-        "n_samples": 12,
-        "n_unlabelled": 2,
-        "contig_length": 40000,
-    },
-    "bcftools": {"chunks": 3},
-    # Nine labelled samples: small folds and forest, this run checks plumbing.
-    "model": {"cv_folds": 2, "cv_repeats": 1, "n_estimators": 50, "n_shuffles": 1},
-}
-
-
-def sheets(workdir, leave_out=()):
-    """The small demo's sheets without the samples in `leave_out`."""
-    cfg = setup_workdir(workdir, SMALL, [], [])
-    samples, units = demo.demo_sheets(cfg["demo"])
-    samples = samples[~samples["sample"].isin(leave_out)]
-    units = units[units["sample"].isin(samples["sample"])]
-    samples.to_csv(workdir / "config/samples.tsv", sep="\t", index=False)
-    units.to_csv(workdir / "config/units.tsv", sep="\t", index=False)
-    return list(samples["sample"]), units
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("demo")
-    # S012 (two lanes) is in; S011 joins later, as a new sample would.
-    samples, units = sheets(workdir, leave_out=["S011"])
-    snakemake(workdir)
-    return workdir, samples, units
+def run(small_demo):
+    return small_demo
 
 
 def test_every_bam_maps_95_percent(run):
@@ -90,8 +59,11 @@ def test_snp_recall_precision_against_truth(run):
 
 def test_growing_the_sheet_reruns_only_the_new_sample(run):
     workdir, samples, _ = run
-    sheets(workdir)
-    jobs = planned_jobs(workdir)
+    small_demo_sheets(workdir, leave_out=())
+    try:
+        jobs = planned_jobs(workdir)
+    finally:  # the shared run keeps its original sheets
+        small_demo_sheets(workdir)
     per_sample = {"demo_reads", "cutadapt_pe", "fastqc", "bwa_mem", "markdup", "bamstats"}
     assert {r: jobs.get(r, 0) for r in per_sample} == dict.fromkeys(per_sample, 1)
     # The cohort steps rerun; nothing else (no reference, no index, no simulation).

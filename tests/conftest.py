@@ -1,0 +1,60 @@
+"""Session-wide fixtures: one run of the small demo cohort, shared by every test that
+only reads its outputs (end to end, report, cluster comparison, crash/resume reference).
+
+A test that changes the run (rewrites sheets, reruns jobs) must work on a copy
+(`copy_run`) or restore what it changed.
+"""
+
+import shutil
+import sys
+
+import pytest
+from helpers import REPO, deep_update, setup_workdir, snakemake
+
+sys.path.insert(0, str(REPO / "scripts"))
+import demo  # noqa: E402
+
+# The small demo: 12 samples (S011 is left out at first and added later, as a new
+# sample would be; S012 has two lanes), 3 calling chunks, a small, fast model.
+SMALL = {
+    "demo": {
+        "enabled": True,
+        "outdir": "resources/demo",
+        "n_samples": 12,
+        "n_unlabelled": 2,
+        "contig_length": 40000,
+    },
+    "bcftools": {"chunks": 3},
+    # Nine labelled samples: small folds and forest, this run checks plumbing.
+    "model": {"cv_folds": 2, "cv_repeats": 1, "n_estimators": 50, "n_shuffles": 1},
+}
+LEFT_OUT = ("S011",)
+
+
+def small_demo_sheets(workdir, leave_out=LEFT_OUT, overrides=None):
+    """Write the small demo's config and sheets into `workdir` without `leave_out`.
+
+    Returns (sample names, units table)."""
+    cfg = setup_workdir(workdir, deep_update(SMALL, overrides or {}), [], [])
+    samples, units = demo.demo_sheets(cfg["demo"])
+    samples = samples[~samples["sample"].isin(leave_out)]
+    units = units[units["sample"].isin(samples["sample"])]
+    samples.to_csv(workdir / "config/samples.tsv", sep="\t", index=False)
+    units.to_csv(workdir / "config/units.tsv", sep="\t", index=False)
+    return list(samples["sample"]), units
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """(workdir, samples, units) of one complete local run of the small demo."""
+    workdir = tmp_path_factory.mktemp("small_demo")
+    samples, units = small_demo_sheets(workdir)
+    snakemake(workdir)
+    return workdir, samples, units
+
+
+def copy_run(src, dst):
+    """A copy of a finished run (config, sheets, resources, results, .snakemake
+    metadata) that a test may change freely."""
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
