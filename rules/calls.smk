@@ -1,6 +1,17 @@
-# Joint calling over all samples: bcftools mpileup | call, scattered over
-# chunks of the reference, gathered, normalised (left-align, split
-# multiallelics), bgzipped and indexed.
+# Cohort calling, scattered over chunks of the reference and gathered, in one of two
+# modes (`bcftools.mode`):
+#   joint: bcftools mpileup of all BAMs | bcftools call, per chunk;
+#   gvcf:  one genotype-likelihood gVCF per sample (bcftools mpileup -g, kept), then per
+#          chunk bcftools merge -g | bcftools call. A new sample adds one gVCF job; the
+#          merge and call of the cohort are cheap.
+# Then normalised (left-align, split multiallelics), bgzipped and indexed.
+import calls  # scripts/calls.py (scripts/ is on sys.path, rules/common.smk)
+
+# From a VCF (`input_vcf`) nothing is called and no reference need exist.
+N_CHUNKS = calls.n_chunks(config, Path.cwd()) if FROM_READS else 1
+CALL_MODE = config["bcftools"]["mode"]
+
+
 rule call_chunks:
     input:
         "results/reference/genome.fa.fai",
@@ -19,33 +30,97 @@ rule call_chunks:
         "../scripts/calls.py"
 
 
-rule call_chunk:
-    input:
-        ref="results/reference/genome.fa",
-        fai="results/reference/genome.fa.fai",
-        bed="results/calls/chunks/{chunk}.bed",
-        bams=expand("results/map/{sample}.bam", sample=SAMPLES),
-        bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
-    output:
-        temp("results/calls/chunks/{chunk}.bcf"),
-    log:
-        "results/logs/calls/chunk.{chunk}.log",
-    benchmark:
-        "results/benchmarks/calls/chunk.{chunk}.tsv"
-    conda:
-        "../envs/bcftools.yaml"
-    threads: 1
-    resources:
-        mem_mb=mem(1000),
-    params:
-        mpileup=config["bcftools"]["mpileup"],
-        call=config["bcftools"]["call"],
-        ploidy=config["ploidy"],
-    shell:
-        "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
-        " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
-        " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
-        " && bcftools index {output:q}) 2> {log:q}"
+if CALL_MODE == "joint":
+
+    rule call_chunk:
+        input:
+            ref="results/reference/genome.fa",
+            fai="results/reference/genome.fa.fai",
+            bed="results/calls/chunks/{chunk}.bed",
+            bams=expand("results/map/{sample}.bam", sample=SAMPLES),
+            bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
+        output:
+            temp("results/calls/chunks/{chunk}.bcf"),
+        log:
+            "results/logs/calls/chunk.{chunk}.log",
+        benchmark:
+            "results/benchmarks/calls/chunk.{chunk}.tsv"
+        conda:
+            "../envs/bcftools.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        params:
+            mpileup=config["bcftools"]["mpileup"],
+            call=config["bcftools"]["call"],
+            ploidy=config["ploidy"],
+        shell:
+            "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
+            " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
+            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
+            " && bcftools index {output:q}) 2> {log:q}"
+
+else:
+
+    rule gvcf_sample:
+        input:
+            ref="results/reference/genome.fa",
+            fai="results/reference/genome.fa.fai",
+            bam="results/map/{sample}.bam",
+            bai="results/map/{sample}.bam.bai",
+        output:
+            bcf="results/calls/gvcf/{sample}.g.bcf",
+            csi="results/calls/gvcf/{sample}.g.bcf.csi",
+        log:
+            "results/logs/calls/gvcf.{sample}.log",
+        benchmark:
+            "results/benchmarks/calls/gvcf.{sample}.tsv"
+        conda:
+            "../envs/bcftools.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        params:
+            mpileup=config["bcftools"]["mpileup"],
+            blocks=config["bcftools"]["gvcf_blocks"],
+        shell:
+            # Genotype likelihoods of every covered site: candidate alleles as records,
+            # the rest as <*> blocks by depth band. Uncovered sites are absent, so they
+            # stay missing after the merge (never hom-ref without reads).
+            "(set -o pipefail; bcftools mpileup -f {input.ref:q} -g {params.blocks}"
+            " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ob -o {output.bcf:q} {input.bam:q}"
+            " && bcftools index -f {output.bcf:q}) 2> {log:q}"
+
+    rule merge_gvcf_chunk:
+        input:
+            ref="results/reference/genome.fa",
+            fai="results/reference/genome.fa.fai",
+            bed="results/calls/chunks/{chunk}.bed",
+            gvcfs=expand("results/calls/gvcf/{sample}.g.bcf", sample=SAMPLES),
+            csis=expand("results/calls/gvcf/{sample}.g.bcf.csi", sample=SAMPLES),
+        output:
+            temp("results/calls/chunks/{chunk}.bcf"),
+        log:
+            "results/logs/calls/merge.{chunk}.log",
+        benchmark:
+            "results/benchmarks/calls/merge.{chunk}.tsv"
+        conda:
+            "../envs/bcftools.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        params:
+            call=config["bcftools"]["call"],
+            ploidy=config["ploidy"],
+        shell:
+            # merge -g fills a sample's hom-ref block into the other samples' variant
+            # sites; call then genotypes all samples together from the merged
+            # likelihoods. Blocks overlapping the chunk start are read (-R), records
+            # are kept by POS (-T) so that no site is emitted by two chunks.
+            "(set -o pipefail; bcftools merge -g {input.ref:q} -R {input.bed:q} -Ou {input.gvcfs:q}"
+            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ou"
+            " | bcftools view -T {input.bed:q} -Ob -o {output:q}"
+            " && bcftools index {output:q}) 2> {log:q}"
 
 
 rule gather_calls:

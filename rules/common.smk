@@ -24,7 +24,6 @@ except sheets.SheetError as e:
 
 SAMPLES = sorted(samples.index)
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-N_CHUNKS = config["bcftools"]["chunks"]
 DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
 PREDICT_WITH = config["predict_with"]
 

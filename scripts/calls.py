@@ -1,8 +1,12 @@
-"""Split a reference (its .fai) into N chunks of near-equal length for scattered calling.
+"""Split a reference (its .fai) into chunks of near-equal length for scattered calling.
 
-A chunk may span contig ends, so one chunk is a BED of one or more intervals.
+The number of chunks is `bcftools.chunks`, or, when `bcftools.chunk_size` (bp) is set,
+the fewest chunks of at most that size. A chunk may span contig ends, so one chunk is a
+BED of one or more intervals.
 """
 
+import gzip
+import math
 from pathlib import Path
 
 
@@ -10,6 +14,49 @@ def read_fai(path):
     """[(contig, length), ...] in reference order."""
     with open(path) as fh:
         return [(f[0], int(f[1])) for f in (line.split("\t") for line in fh) if f[0]]
+
+
+def fasta_lengths(path):
+    """[(contig, length), ...] of a FASTA (plain or gzip), streamed line by line."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    contigs, name, length = [], None, 0
+    with opener(path, "rt") as fh:
+        for line in fh:
+            if line.startswith(">"):
+                if name is not None:
+                    contigs.append((name, length))
+                name, length = line[1:].split(None, 1)[0], 0
+            else:
+                length += len(line.strip())
+    if name is not None:
+        contigs.append((name, length))
+    return contigs
+
+
+def genome_length(config, base_dir="."):
+    """Total reference length in bp, known before any job runs.
+
+    Demo: from the simulator's settings. Otherwise from an index beside the
+    reference or the workflow's own copy (results/reference/genome.fa.fai), else by
+    reading the FASTA once (only until the first run has indexed it).
+    """
+    demo = config["demo"]
+    if demo["enabled"]:
+        return demo["contigs"] * demo["contig_length"]
+    base = Path(base_dir)
+    fasta = base / config["reference"]["fasta"]
+    for fai in (Path(f"{fasta}.fai"), base / "results/reference/genome.fa.fai"):
+        if fai.exists() and fai.stat().st_mtime >= fasta.stat().st_mtime:
+            return sum(length for _, length in read_fai(fai))
+    return sum(length for _, length in fasta_lengths(fasta))
+
+
+def n_chunks(config, base_dir="."):
+    """Number of calling chunks: `bcftools.chunk_size` (bp, 0 = off) or `bcftools.chunks`."""
+    size = config["bcftools"].get("chunk_size", 0)
+    if not size:
+        return config["bcftools"]["chunks"]
+    return max(1, math.ceil(genome_length(config, base_dir) / size))
 
 
 def make_chunks(contigs, n):
