@@ -61,6 +61,14 @@ def get_trimmed(wildcards):
     return [f"{stem}.SE.fastq.gz"]
 
 
+TRIM_ERROR = str(Path(workflow.basedir) / "scripts" / "trim_error.sh")
+
+
+def unit_where(wildcards):
+    """'sample S, unit U (units.tsv)': where a failing unit's reads come from."""
+    return f"sample {wildcards.sample}, unit {wildcards.unit} ({config['units']})"
+
+
 def get_trim_report(wildcards):
     mode = "pe" if is_paired(wildcards) else "se"
     return f"results/trim/{wildcards.sample}/{wildcards.unit}.{mode}.json"

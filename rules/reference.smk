@@ -1,5 +1,6 @@
-# Reference: copied (decompressed if needed) under results/ so that its
-# indexes never have to be written next to the user's own file.
+# Reference: checked (unique contig names, nucleotide codes only: scripts/reference.py)
+# while it is copied (decompressed if needed) under results/, so that its indexes never
+# have to be written next to the user's own file.
 rule reference:
     input:
         config["reference"]["fasta"] or [],
@@ -11,14 +12,12 @@ rule reference:
     benchmark:
         "results/benchmarks/reference/reference.tsv"
     conda:
-        "../envs/samtools.yaml"
+        "../envs/python.yaml"
     threads: 1
     resources:
         mem_mb=mem(1000),
-    shell:
-        "(if gzip -t {input:q} 2>/dev/null; then gzip -dc {input:q}; "
-        " else cat {input:q}; fi > {output.fa:q} "
-        " && samtools faidx {output.fa:q}) 2> {log:q}"
+    script:
+        "../scripts/reference.py"
 
 
 rule bwa_index:

@@ -22,10 +22,14 @@ rule cutadapt_pe:
         q=config["cutadapt"]["quality"],
         m=config["cutadapt"]["min_length"],
         extra=config["cutadapt"]["extra"],
+        # On failure: which input file is broken, where, and the fix (appended to the log).
+        explain=TRIM_ERROR,
+        where=unit_where,
     shell:
         "cutadapt --cores {threads} -a {params.a} -A {params.A} -q {params.q},{params.q}"
         " --minimum-length {params.m} {params.extra} --json {output.report:q}"
         " -o {output.r1:q} -p {output.r2:q} {input:q} > {log:q} 2>&1"
+        " || bash {params.explain:q} {log:q} {params.where:q} {input:q}"
 
 
 rule cutadapt_se:
@@ -48,7 +52,11 @@ rule cutadapt_se:
         q=config["cutadapt"]["quality"],
         m=config["cutadapt"]["min_length"],
         extra=config["cutadapt"]["extra"],
+        # On failure: which input file is broken, where, and the fix (appended to the log).
+        explain=TRIM_ERROR,
+        where=unit_where,
     shell:
         "cutadapt --cores {threads} -a {params.a} -q {params.q}"
         " --minimum-length {params.m} {params.extra} --json {output.report:q}"
         " -o {output.se:q} {input:q} > {log:q} 2>&1"
+        " || bash {params.explain:q} {log:q} {params.where:q} {input:q}"

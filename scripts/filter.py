@@ -142,6 +142,32 @@ def _update_info(variant, called, dosage, n_alleles):
         variant.INFO["AF"] = ac / an
 
 
+class UnsortedError(ValueError):
+    def __init__(self, path, n, v, last, why):
+        super().__init__(
+            f"{path}: not sorted: record {n} ({v.CHROM}:{v.POS}) comes after "
+            f"{last[0]}:{last[1]} ({why}). Fix: sort and index it, e.g. "
+            "`bcftools sort -Oz -o sorted.vcf.gz in.vcf && bcftools index -t sorted.vcf.gz`, "
+            "and set input_vcf to the sorted file."
+        )
+
+
+def no_site_left(in_vcf, counts: pd.DataFrame) -> str | None:
+    """The error message when no site passed the filters (None when some did)."""
+    c = counts.set_index("filter")["removed"]
+    if counts["remaining"].iloc[-1] > 0:
+        return None
+    if c["input"] == 0 and counts["remaining"].iloc[0] == 0:
+        return f"{in_vcf}: no site left after the filters: the VCF has no records. Fix: check it."
+    removed = ", ".join(f"{f}: {c[f]}" for f in SITE_FILTERS + POST_MASK_FILTERS if c[f])
+    return (
+        f"{in_vcf}: no site left after the filters (of {counts['remaining'].iloc[0]} records, "
+        f"removed by {removed}). Fix: relax the thresholds of the filters that removed them "
+        "(filter.min_qual, min_dp, min_gq, min_call_rate, min_maf; filter.snps_only: false "
+        "keeps indels), or check that the VCF is the intended one."
+    )
+
+
 def index_vcf(path):
     pysam.tabix_index(str(path), preset="vcf", force=True)
 
@@ -171,8 +197,16 @@ def filter_vcf(in_vcf, out_vcf, params: dict, ploidy: int) -> pd.DataFrame:
     masked_counts = dict.fromkeys(MASKS, 0)
     n_in = n_out = qual_missing = 0
     min_qual, min_cr, min_maf = p["min_qual"] or 0, p["min_call_rate"] or 0, p["min_maf"] or 0
+    done_contigs, last = set(), (None, 0)
     for v in reader:
         n_in += 1
+        if v.CHROM != last[0]:
+            if v.CHROM in done_contigs:
+                raise UnsortedError(in_vcf, n_in, v, last, "its contig's records are not together")
+            done_contigs.add(last[0])
+        elif v.POS < last[1]:
+            raise UnsortedError(in_vcf, n_in, v, last, "positions decrease")
+        last = (v.CHROM, v.POS)
         why = classify(v.REF, v.ALT, p["snps_only"])
         if why is None and v.QUAL is None:
             qual_missing += 1
@@ -257,13 +291,20 @@ def summary(counts: pd.DataFrame) -> str:
 
 def _main(smk):
     start = time.time()
-    counts = filter_vcf(
-        smk.input.vcf, smk.output.vcf, dict(smk.params.filter), int(smk.params.ploidy)
-    )
+    try:
+        counts = filter_vcf(
+            smk.input.vcf, smk.output.vcf, dict(smk.params.filter), int(smk.params.ploidy)
+        )
+    except UnsortedError as e:
+        Path(smk.log[0]).write_text(f"{e}\n")
+        raise SystemExit(str(e)) from None
     Path(smk.output.counts).parent.mkdir(parents=True, exist_ok=True)
     write_counts(counts, smk.output.counts)
     with open(smk.log[0], "w") as log:
         log.write(summary(counts) + f"seconds: {time.time() - start:.1f}\n")
+        if error := no_site_left(smk.input.vcf, counts):
+            log.write(error + "\n")
+            raise SystemExit(error)
 
 
 if "snakemake" in globals():

@@ -11,6 +11,7 @@ import difflib
 import io
 import os
 import re
+import zlib
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +22,15 @@ from snakemake.utils import validate
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "config" / "schemas"
 MAX_LISTED = 10  # problems listed per message; the rest are counted
+# Parse-time FASTQ look: the first HEAD_READS reads within the first HEAD_BYTES of each
+# file (compressed bytes for gzip), so that a sheet of 10,000 samples still parses fast.
+# Whole files are checked by the jobs (cutadapt: truncated gzip, pair counts).
+HEAD_BYTES = 16384
+HEAD_READS = 4
+# References up to this size are checked (scripts/reference.py) at parse time; larger
+# ones by the reference rule.
+REF_SCAN_BYTES = 16 * 1024 * 1024
+QUAL_CHARS = frozenset(range(33, 127))  # Phred+33 '!'..'~'
 
 
 class SheetError(ValueError):
@@ -388,7 +398,137 @@ def check_sheets(samples: pd.DataFrame, units: pd.DataFrame, config: dict, base_
             "the directory Snakemake runs in) or provide the files.",
         )
 
+    check_fastq_heads(units, config, base_dir, u_name)
     check_config_files(config, base_dir)
+
+
+# ---------------------------------------------------------------- FASTQ heads
+
+
+def _read_head(path: Path) -> tuple[bytes, bool, str | None]:
+    """(first bytes of the content, whole file read, problem) of a plain or gzip FASTQ."""
+    with open(path, "rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+        whole = not fh.read(1)
+    if raw[:2] != b"\x1f\x8b":
+        if path.name.endswith((".gz", ".gzip")):
+            return (
+                b"",
+                whole,
+                (
+                    f"ends in .gz but is not gzip-compressed (starts with {raw[:8]!r}); "
+                    "compress it with gzip or drop the .gz from its name"
+                ),
+            )
+        return raw, whole, None
+    out, data = [], raw
+    try:
+        while data:  # multi-member gzip (bgzip) within the window
+            d = zlib.decompressobj(wbits=31)
+            out.append(d.decompress(data, HEAD_BYTES * 8))
+            if sum(map(len, out)) >= HEAD_BYTES * 8 or d.unconsumed_tail:
+                return b"".join(out), False, None
+            if not d.eof:
+                if whole:
+                    return (
+                        b"".join(out),
+                        whole,
+                        (
+                            "is a truncated gzip file (the compressed stream ends early: an "
+                            "incomplete download or copy?); copy or download it again"
+                        ),
+                    )
+                break
+            data = d.unused_data
+    except zlib.error as e:
+        return b"", whole, f"is not a valid gzip file ({e}); copy or download it again"
+    return b"".join(out), whole, None
+
+
+def _fastq_head(path: Path) -> tuple[list[bytes], bool, str | None]:
+    """(names of the first reads, whole file read, first problem) of a FASTQ."""
+    data, whole, problem = _read_head(path)
+    if problem:
+        return [], whole, problem
+    lines = data.split(b"\n")
+    if not whole:
+        lines = lines[:-1]  # the last line may be cut by the window
+    elif lines and lines[-1] == b"":
+        lines.pop()
+    names = []
+    for i in range(0, len(lines), 4):
+        rec = [line.rstrip(b"\r") for line in lines[i : i + 4]]
+        n, where = len(names) + 1, f"read {len(names) + 1} (line {i + 1})"
+        if len(rec) < 4:
+            if whole:
+                return names, whole, f"{where}: the file ends within the read (truncated?)"
+            break
+        head, seq, plus, qual = rec
+        if not head.startswith(b"@"):
+            return names, whole, f"{where}: header {head[:40]!r} does not start with '@'"
+        if not plus.startswith(b"+"):
+            return names, whole, f"{where}: line {i + 3} {plus[:40]!r} is not the '+' line"
+        if len(seq) != len(qual):
+            return (
+                names,
+                whole,
+                (f"{where}: sequence has {len(seq)} characters, quality {len(qual)}"),
+            )
+        if bad := sorted(set(qual) - QUAL_CHARS):
+            return (
+                names,
+                whole,
+                (
+                    f"{where}: quality has invalid character {chr(bad[0])!r} "
+                    "(Phred+33 uses '!'..'~')"
+                ),
+            )
+        names.append(re.sub(rb"/[12]$", b"", (head[1:].split() or [b""])[0]))
+        if n >= HEAD_READS and not whole:
+            break
+    return names, whole, None
+
+
+def check_fastq_heads(units: pd.DataFrame, config: dict, base_dir=".", name="units.tsv"):
+    """A bounded look at the first reads of every FASTQ: gzip magic, record structure,
+    sequence and quality lengths, quality characters, and that read names of R1 and R2
+    pair up (and, for files small enough to be read whole, their read counts)."""
+    items = []
+    for line, fq1, fq2 in _rows(units, "fq1", "fq2"):
+        heads = {}
+        for col, fq in (("fq1", fq1), ("fq2", fq2)):
+            path = _resolve(base_dir, fq) if fq else None
+            if not path or _made_by_workflow(path, config, base_dir):
+                continue
+            names, whole, problem = _fastq_head(path)
+            if problem:
+                items.append(f"row {line}, column {col}: {fq!r}: {problem}")
+            else:
+                heads[col] = (names, whole)
+        if len(heads) == 2:
+            (n1, w1), (n2, w2) = heads["fq1"], heads["fq2"]
+            for i, (a, b) in enumerate(zip(n1, n2, strict=False), start=1):
+                if a != b:
+                    items.append(
+                        f"row {line}, columns fq1 and fq2: read {i} is named "
+                        f"{a.decode(errors='replace')!r} in {fq1!r} but "
+                        f"{b.decode(errors='replace')!r} in {fq2!r}: the files are not mates"
+                    )
+                    break
+            else:
+                if w1 and w2 and len(n1) != len(n2):
+                    items.append(
+                        f"row {line}, columns fq1 and fq2: {fq1!r} has {len(n1)} reads, "
+                        f"{fq2!r} {len(n2)}: the files are not complete mates"
+                    )
+    if items:
+        raise _report(
+            name,
+            f"{len(items)} FASTQ problem(s) in the first reads",
+            items,
+            "give the read-1 and read-2 files of the same run (same read names, in the "
+            "same order), complete and uncorrupted; re-download or re-export them.",
+        )
 
 
 def check_config_files(config: dict, base_dir=".") -> None:
@@ -415,17 +555,123 @@ def check_config_files(config: dict, base_dir=".") -> None:
             items.append(f"config: {key}: {value!r} {problem}. Fix: point it to {what}.")
     if items:
         raise SheetError("\n".join(items))
+    check_file_contents(config, base_dir)
+
+
+def _own(config: dict, key: str, base_dir) -> Path | None:
+    """The user's file a config key names (None when unset or written by the workflow)."""
+    value = config.get(key) if key != "reference" else config["reference"].get("fasta")
+    if not value:
+        return None
+    path = _resolve(base_dir, value)
+    return None if _made_by_workflow(path, config, base_dir) else path
+
+
+def _reference_fai(config: dict, base_dir, ref: Path | None) -> tuple[Path | None, dict | None]:
+    """(fai path, contigs) of the reference when cheap: a small FASTA is checked in full
+    (scripts/reference.py), else an up-to-date .fai is used; (None, None) otherwise."""
+    import reference  # scripts/reference.py
+
+    if ref is None:
+        return None, None
+    if ref.stat().st_size <= REF_SCAN_BYTES:
+        try:
+            return None, reference.check_fasta(ref)
+        except reference.FastaError as e:
+            raise SheetError(
+                f"config: reference.fasta: {e}".replace("\nFix:", "\nFix: in the reference,", 1)
+            ) from None
+    for fai in (_resolve(base_dir, "results/reference/genome.fa.fai"), Path(f"{ref}.fai")):
+        if fai.is_file() and fai.stat().st_mtime >= ref.stat().st_mtime:
+            return fai, None
+    return None, None
+
+
+def check_file_contents(config: dict, base_dir=".") -> None:
+    """Cheap looks inside the files the config names: a small reference in full, the
+    regions BED against the reference contigs (when known without indexing), the header of
+    input_vcf (it must have samples). Bigger files are checked by their rules."""
+    ref = _own(config, "reference", base_dir) if config.get("reference") else None
+    bed = _own(config, "regions", base_dir)
+    fai, contigs = _reference_fai(config, base_dir, ref)
+    if bed is not None and (fai or contigs):
+        import tempfile
+
+        import regions  # scripts/regions.py: the check the regions rule runs
+
+        with tempfile.TemporaryDirectory(prefix="sheets.") as tmp:
+            if fai is None:
+                fai = Path(tmp) / "reference.fa.fai"
+                fai.write_text("".join(f"{c}\t{n}\n" for c, n in contigs.items()))
+            try:
+                regions.check_bed(bed, fai)
+            except ValueError as e:
+                msg = str(e).replace(str(fai), f"the contigs of {config['reference']['fasta']}")
+                raise SheetError(
+                    f"config: regions: {msg}\nFix: correct these BED lines (tab-separated "
+                    "chrom, 0-based start >= 0, end >= start, contig names as in the "
+                    "reference), or remove them."
+                ) from None
+    vcf = _own(config, "input_vcf", base_dir)
+    if vcf is not None:
+        import pysam
+
+        try:
+            with pysam.VariantFile(str(vcf)) as fh:
+                n_samples = len(fh.header.samples)
+        except (OSError, ValueError) as e:
+            raise SheetError(
+                f"config: input_vcf: {str(vcf)!r} cannot be read as VCF/BCF ({e}). "
+                "Fix: point it to a VCF (plain or bgzip) or BCF file."
+            ) from None
+        if not n_samples:
+            raise SheetError(
+                f"config: input_vcf: {str(vcf)!r} has no samples (no genotype columns after "
+                "FORMAT in its #CHROM line). Fix: give a multi-sample VCF with genotypes, "
+                "not a sites-only VCF."
+            )
 
 
 def check_target(samples: pd.DataFrame, config: dict) -> None:
     """Training needs the target column in the samples sheet (predicting does not)."""
     target = config["model"]["target"]
-    if not config.get("predict_with") and target not in samples.columns:
-        name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
+    if config.get("predict_with"):
+        return
+    name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
+    if target not in samples.columns:
         raise SheetError(
             f"{name}: row 1: no column '{target}' (model.target) to train on; columns are "
             f"{[c for c in samples.columns]}. Fix: add the column (empty cells = samples to "
             "predict), set model.target to one of the columns, or set predict_with."
+        )
+    # The labels are known now: cross-validation must be possible (as model.py checks).
+    labels = samples.drop_duplicates("sample")[target]
+    counts = labels[labels != ""].value_counts().sort_index()
+    folds = config["model"].get("cv_folds", 5)
+    where = f"{name}: column {target}"
+    if counts.empty:
+        raise SheetError(
+            f"{where}: no labelled sample (every cell is empty). Fix: give at least "
+            f"cv_folds={folds} samples of each of two or more classes a label in column "
+            f"'{target}' (model.target), or set predict_with to predict with a saved model."
+        )
+    if len(counts) < 2:
+        raise SheetError(
+            f"{where}: only one class ({counts.index[0]!r}, {counts.iloc[0]} samples); a "
+            f"classifier needs two or more. Fix: label samples of another class in "
+            f"'{target}', or set model.target to a column with several classes."
+        )
+    small = counts[counts < folds]
+    if not small.empty:
+        which = ", ".join(f"{c!r} has {n}" for c, n in small.items())
+        raise SheetError(
+            f"{where}: class {which} labelled sample(s), fewer than model.cv_folds={folds}. "
+            f"Fix: label more samples of that class, or lower model.cv_folds to "
+            f"{max(2, counts.min())} or less (at least 2)."
+            if counts.min() >= 2
+            else f"{where}: class {which} labelled sample(s), fewer than "
+            f"model.cv_folds={folds}. Fix: label at least 2 (and cv_folds) samples of "
+            "every class, or remove the label of the rare class."
         )
 
 
