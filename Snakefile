@@ -23,6 +23,7 @@ include: "rules/features.smk"
 include: "rules/association.smk"
 include: "rules/model.smk"
 include: "rules/predict.smk"
+include: "rules/report.smk"
 
 
 rule all:

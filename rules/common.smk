@@ -148,4 +148,5 @@ def get_final_outputs():
                 ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
             ),
         ]
+    outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
     return outputs

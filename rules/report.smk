@@ -1,0 +1,389 @@
+# Report: matplotlib figures (scripts/report.py), registered for
+# `snakemake --report results/report.html` with captions in report/; a per-sample
+# summary table (scripts/summary.py); MultiQC over the read and mapping QC.
+# One rule per figure group, so the DAG does not grow with the samples.
+import re
+
+from snakemake.logging import logger
+
+REPORT = config["report"]
+
+
+def pca_colours():
+    """Columns of results/matrix/samples.tsv the PCA is coloured by: the label first,
+    then the `report.color_by` columns the samples sheet has (others are skipped with a
+    warning, so that one config serves sheets with and without them)."""
+    cols = ["label"]
+    for c in REPORT["color_by"]:
+        if c not in samples.columns:
+            logger.warning(f"report.color_by: the samples sheet has no column {c!r}; skipped")
+        elif c in ("call_rate", "heterozygosity"):  # renamed by scripts/matrix.py
+            cols.append(f"sheet_{c}")
+        else:
+            cols.append(c)
+    return list(dict.fromkeys(cols))
+
+
+PCA_COLOURS = pca_colours()
+
+
+report: "../report/workflow.rst"
+
+
+def report_file_name(name):
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def report_unit_pairs():
+    return [(s, u) for s in SAMPLES for u in sample_units(s)]
+
+
+def trim_reports():
+    return [
+        f"results/trim/{s}/{u}.{'pe' if sheets.is_paired(units, s, u) else 'se'}.json"
+        for s, u in report_unit_pairs()
+    ]
+
+
+def trim_logs():
+    """(log, canonical name) of every unit's Cutadapt log, for MultiQC."""
+    out = []
+    for s, u in report_unit_pairs():
+        paired = sheets.is_paired(units, s, u)
+        log = f"results/logs/trim/{s}/{u}.log" if paired else f"results/logs/trim/{s}/{u}.se.log"
+        out.append((log, f"{s}.{u}"))
+    return out
+
+
+def report_outputs():
+    """Figures, summary and MultiQC report of this run mode (for get_final_outputs)."""
+    out = ["results/summary.tsv", "results/report/model/predictions.png"]
+    if not PREDICT_WITH:
+        out += [
+            "results/report/variants/filters.png",
+            *[f"results/report/population/pca_{report_file_name(c)}.png" for c in PCA_COLOURS],
+            "results/report/association/manhattan.png",
+            "results/report/model/roc.png",
+        ]
+    if FROM_READS:
+        out.append("results/report/qc/reads.png")
+        if REPORT["multiqc"]:
+            out.append("results/multiqc/multiqc_report.html")
+    return out
+
+
+def summary_inputs(wildcards):
+    inputs = {"predictions": "results/predict/predictions.tsv"}
+    if PREDICT_WITH:
+        inputs["samples"] = "results/predict/samples.tsv"
+    else:
+        inputs |= {
+            "samples": "results/matrix/samples.tsv",
+            "pca": "results/features/pca.tsv",
+            "oof": "results/model/oof_predictions.tsv",
+        }
+    if FROM_READS:
+        inputs |= {
+            "trim": trim_reports(),
+            "flagstat": expand("results/bamstats/{sample}.flagstat.txt", sample=SAMPLES),
+            "stats": expand("results/bamstats/{sample}.stats.txt", sample=SAMPLES),
+            "idxstats": expand("results/bamstats/{sample}.idxstats.txt", sample=SAMPLES),
+        }
+    return inputs
+
+
+rule summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        "results/summary.tsv",
+    log:
+        "results/logs/report/summary.log",
+    benchmark:
+        "results/benchmarks/report/summary.tsv"
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem(1000),
+    params:
+        samples=SAMPLES,
+    script:
+        "../scripts/summary.py"
+
+
+rule report_predictions:
+    input:
+        predictions="results/predict/predictions.tsv",
+    output:
+        report(
+            "results/report/model/predictions.png",
+            caption="../report/predictions.rst",
+            category="6. Model",
+            subcategory="Predictions",
+            labels={"figure": "predictions for new samples"},
+        ),
+    log:
+        "results/logs/report/predictions.log",
+    benchmark:
+        "results/benchmarks/report/predictions.tsv"
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem(1000),
+    script:
+        "../scripts/report.py"
+
+
+if FROM_READS:
+
+    rule report_qc:
+        input:
+            trim=trim_reports(),
+            flagstat=expand("results/bamstats/{sample}.flagstat.txt", sample=SAMPLES),
+            stats=expand("results/bamstats/{sample}.stats.txt", sample=SAMPLES),
+            idxstats=expand("results/bamstats/{sample}.idxstats.txt", sample=SAMPLES),
+        output:
+            reads=report(
+                "results/report/qc/reads.png",
+                caption="../report/qc_reads.rst",
+                category="1. QC",
+                subcategory="Reads",
+                labels={"figure": "reads before and after trimming"},
+            ),
+            mapping=report(
+                "results/report/qc/mapping.png",
+                caption="../report/qc_mapping.rst",
+                category="2. Mapping",
+                subcategory="Mapping",
+                labels={"figure": "mapping rate, pairs, duplicates, depth"},
+            ),
+            depth=report(
+                "results/report/qc/depth.png",
+                caption="../report/qc_depth.rst",
+                category="2. Mapping",
+                subcategory="Depth",
+                labels={"figure": "depth distribution"},
+            ),
+        log:
+            "results/logs/report/qc.log",
+        benchmark:
+            "results/benchmarks/report/qc.tsv"
+        conda:
+            "../envs/report.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        params:
+            samples=SAMPLES,
+        script:
+            "../scripts/report.py"
+
+    rule multiqc:
+        input:
+            fastqc=[f"results/fastqc/{s}/{u}" for s, u in report_unit_pairs()],
+            trim_logs=[log for log, _ in trim_logs()],
+            bamstats=expand(
+                "results/bamstats/{sample}.{ext}",
+                sample=SAMPLES,
+                ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
+            ),
+            vcf_stats="results/calls/cohort.stats.txt",
+            config=f"{workflow.basedir}/report/multiqc_config.yaml",
+        output:
+            html=report(
+                "results/multiqc/multiqc_report.html",
+                caption="../report/multiqc.rst",
+                category="1. QC",
+                subcategory="MultiQC",
+                labels={"figure": "MultiQC report"},
+            ),
+            data=directory("results/multiqc/multiqc_report_data"),
+        log:
+            "results/logs/report/multiqc.log",
+        benchmark:
+            "results/benchmarks/report/multiqc.tsv"
+        conda:
+            "../envs/multiqc.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(2000),
+        params:
+            # Cutadapt logs are linked as <sample>.<unit>.cutadapt.log: MultiQC then
+            # names them by file (not by the user's FASTQ names), like FastQC reports.
+            links=" ".join(f"{log}={name}" for log, name in trim_logs()),
+            # MultiQC on PATH (conda env, ./run), else the one beside Snakemake.
+            python=sys.executable,
+        shell:
+            """
+            (
+                set -euo pipefail
+                tmp=$(mktemp -d)
+                trap 'rm -rf "$tmp"' EXIT
+                for pair in {params.links}; do
+                    ln -s "$(realpath "${{pair%%=*}}")" "$tmp/${{pair#*=}}.cutadapt.log"
+                done
+                rm -rf {output.data:q}
+                mqc=(multiqc)
+                command -v multiqc > /dev/null || mqc=({params.python:q} -m multiqc)
+                "${{mqc[@]}}" --force --no-ansi --config {input.config:q} \
+                    --outdir "$(dirname {output.html:q})" --filename "$(basename {output.html:q})" \
+                    {input.fastqc:q} "$tmp" {input.bamstats:q} {input.vcf_stats:q}
+            ) > {log:q} 2>&1
+            """
+
+
+if not PREDICT_WITH:
+
+    rule report_variants:
+        input:
+            vcf=get_cohort_vcf(),
+            filtered="results/filter/filtered.vcf.gz",
+            counts="results/filter/filter_counts.tsv",
+            sites="results/matrix/sites.tsv",
+            samples="results/matrix/samples.tsv",
+        output:
+            filters=report(
+                "results/report/variants/filters.png",
+                caption="../report/variants_filters.rst",
+                category="3. Variants",
+                subcategory="Filters",
+                labels={"figure": "sites remaining after each filter"},
+            ),
+            sites=report(
+                "results/report/variants/sites.png",
+                caption="../report/variants_sites.rst",
+                category="3. Variants",
+                subcategory="Sites",
+                labels={"figure": "Ts/Tv, QUAL, DP, allele frequencies"},
+            ),
+            samples=report(
+                "results/report/variants/samples.png",
+                caption="../report/variants_samples.rst",
+                category="3. Variants",
+                subcategory="Samples",
+                labels={"figure": "missingness and heterozygosity per sample"},
+            ),
+        log:
+            "results/logs/report/variants.log",
+        benchmark:
+            "results/benchmarks/report/variants.tsv"
+        conda:
+            "../envs/report.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(2000),
+        params:
+            filter=config["filter"],
+        script:
+            "../scripts/report.py"
+
+    rule report_population:
+        input:
+            pca="results/features/pca.tsv",
+            variance="results/features/pca_variance.tsv",
+            samples="results/matrix/samples.tsv",
+        output:
+            [
+                report(
+                    f"results/report/population/pca_{report_file_name(c)}.png",
+                    caption="../report/pca.rst",
+                    category="4. Population structure",
+                    subcategory="PCA",
+                    labels={"figure": f"PCA coloured by {c}"},
+                )
+                for c in PCA_COLOURS
+            ],
+        log:
+            "results/logs/report/population.log",
+        benchmark:
+            "results/benchmarks/report/population.tsv"
+        conda:
+            "../envs/report.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        params:
+            columns=PCA_COLOURS,
+        script:
+            "../scripts/report.py"
+
+    rule report_association:
+        input:
+            table="results/association/association.tsv",
+            summary="results/association/association_summary.json",
+        output:
+            manhattan=report(
+                "results/report/association/manhattan.png",
+                caption="../report/manhattan.rst",
+                category="5. Association",
+                subcategory="Manhattan",
+                labels={"figure": "Manhattan plot"},
+            ),
+            qq=report(
+                "results/report/association/qq.png",
+                caption="../report/qq.rst",
+                category="5. Association",
+                subcategory="QQ",
+                labels={"figure": "QQ plot"},
+            ),
+        log:
+            "results/logs/report/association.log",
+        benchmark:
+            "results/benchmarks/report/association.tsv"
+        conda:
+            "../envs/report.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        script:
+            "../scripts/report.py"
+
+    rule report_model:
+        input:
+            metrics="results/model/metrics.json",
+            oof="results/model/oof_predictions.tsv",
+            importances="results/model/importances.tsv",
+        output:
+            roc=report(
+                "results/report/model/roc.png",
+                caption="../report/roc.rst",
+                category="6. Model",
+                subcategory="Cross-validation",
+                labels={"figure": "ROC curves per CV fold"},
+            ),
+            confusion=report(
+                "results/report/model/confusion.png",
+                caption="../report/confusion.rst",
+                category="6. Model",
+                subcategory="Cross-validation",
+                labels={"figure": "confusion matrix"},
+            ),
+            null=report(
+                "results/report/model/shuffled.png",
+                caption="../report/shuffled.rst",
+                category="6. Model",
+                subcategory="Cross-validation",
+                labels={"figure": "real vs shuffled labels"},
+            ),
+            importances=report(
+                "results/report/model/importances.png",
+                caption="../report/importances.rst",
+                category="6. Model",
+                subcategory="Importances",
+                labels={"figure": "top feature importances"},
+            ),
+        log:
+            "results/logs/report/model.log",
+        benchmark:
+            "results/benchmarks/report/model.tsv"
+        conda:
+            "../envs/report.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        params:
+            top_n=REPORT["top_n"],
+        script:
+            "../scripts/report.py"

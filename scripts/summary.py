@@ -1,0 +1,104 @@
+"""results/summary.tsv: one row per sample with the headline numbers of every step.
+
+Columns (those of steps that ran in this mode; missing value = NA):
+
+* sample, label ("" = unlabelled);
+* from reads: reads_in, reads_out (read pairs for paired-end; units summed),
+  reads_removed_share, adapter_share (of R1 + R2 reads), bases_trimmed_share (Cutadapt
+  JSON); total_reads, mapped_reads, mapping_rate, properly_paired_rate, duplicate_rate
+  (samtools flagstat), mean_depth (samtools stats coverage / reference length); the
+  definitions are those of scripts/report.py mapping_table();
+* call_rate, heterozygosity (results/matrix/samples.tsv);
+* PC1, PC2 (results/features/pca.tsv);
+* cv_correct_share: share of the sample's out-of-fold CV predictions that were right;
+* predicted, probability (of the predicted class), for the predicted samples.
+
+Cohort-wide headline numbers (sites per filter, λGC, CV metrics) stay in their own
+files: results/filter/filter_counts.tsv, association_summary.json, model/metrics.json.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from report import mapping_table, read_cutadapt, trimming_table
+
+TRIM = ["reads_in", "reads_out", "reads_removed_share", "adapter_share", "bases_trimmed_share"]
+MAPPING = [
+    "total_reads",
+    "mapped_reads",
+    "mapping_rate",
+    "properly_paired_rate",
+    "duplicate_rate",
+    "mean_depth",
+]
+
+
+def build_summary(
+    samples: pd.DataFrame,
+    trim=None,
+    mapping=None,
+    pca=None,
+    oof=None,
+    predictions=None,
+    sheet_samples=None,
+) -> pd.DataFrame:
+    """Join the per-sample tables on `sample`; rows: the matrix samples, then any sheet
+    sample that is not in the matrix (e.g. dropped from the VCF)."""
+    names = list(samples["sample"].astype(str))
+    names += [s for s in (sheet_samples or []) if s not in set(names)]
+    out = pd.DataFrame({"sample": names})
+    base = samples.set_index("sample")
+    out["label"] = out["sample"].map(base["label"]).fillna("") if "label" in base else ""
+    if trim is not None:
+        out = out.merge(trim[["sample", *TRIM]], on="sample", how="left")
+    if mapping is not None:
+        out = out.merge(mapping[["sample", *MAPPING]], on="sample", how="left")
+    for col in ("call_rate", "heterozygosity"):
+        if col in base:
+            out[col] = out["sample"].map(pd.to_numeric(base[col], errors="coerce"))
+    if pca is not None:
+        cols = [c for c in ("PC1", "PC2") if c in pca]
+        out = out.merge(pca[["sample", *cols]], on="sample", how="left")
+    if oof is not None and len(oof):
+        right = oof["true"].astype(str) == oof["predicted"].astype(str)
+        share = right.groupby(oof["sample"].astype(str)).mean().rename("cv_correct_share")
+        out = out.merge(share, left_on="sample", right_index=True, how="left")
+    if predictions is not None:
+        prob_cols = [c for c in predictions.columns if c.startswith("prob_")]
+        pred = predictions[["sample", "predicted"]].copy()
+        pred["sample"] = pred["sample"].astype(str)
+        pred["probability"] = predictions[prob_cols].max(axis=1) if prob_cols else float("nan")
+        out = out.merge(pred, on="sample", how="left")
+    return out
+
+
+def write_summary(table: pd.DataFrame, path):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+
+
+def _read(path, **kw):
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA", ""], **kw)
+
+
+def _main(smk):
+    inp = smk.input
+    samples = pd.read_csv(inp.samples, sep="\t", dtype=str, keep_default_na=False)
+    trim = mapping = pca = oof = None
+    if "trim" in inp.keys():
+        trim = trimming_table(read_cutadapt(inp.trim))
+        mapping, _ = mapping_table(list(smk.params.samples), inp.flagstat, inp.stats, inp.idxstats)
+    if "pca" in inp.keys():
+        pca = _read(inp.pca, dtype={"sample": str})
+    if "oof" in inp.keys():
+        oof = _read(inp.oof, dtype={"sample": str, "true": str, "predicted": str})
+    predictions = _read(inp.predictions, dtype={"sample": str, "predicted": str})
+    table = build_summary(samples, trim, mapping, pca, oof, predictions, list(smk.params.samples))
+    write_summary(table, smk.output[0])
+    with open(smk.log[0], "w") as log:
+        log.write(f"samples: {len(table)}\ncolumns: {list(table.columns)}\n")
+
+
+if "snakemake" in globals():
+    _main(snakemake)  # noqa: F821
