@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from filter import called_sum, check_ploidy, classify, genotype_stats
+from filter import check_ploidy, classify, genotype_stats
 
 SAMPLE_COLUMNS = ["sample", "call_rate", "heterozygosity", "label"]
+BLOCK_BYTES = 1 << 22  # genotype arrays buffered per block of sites (4 MiB)
 
 
 def is_biallelic(ref: str, alts: list[str]) -> bool:
@@ -80,6 +81,10 @@ def build_matrix(
     called = np.zeros(n_samples, dtype=np.int64)
     het = np.zeros(n_samples, dtype=np.int64)
     site_called, site_ac, site_an = [], [], []
+    counts = (called, het, site_called, site_ac, site_an)
+    # Genotype arrays are buffered and parsed a block of sites at a time: per-site numpy
+    # calls cost more than the parsing itself (profiled: bench/README.md).
+    block, n_block = None, 0
     i = 0
     for v in reader:
         if not is_biallelic(v.REF, v.ALT):
@@ -91,24 +96,28 @@ def build_matrix(
             continue
         seen.add(site_id)
         gt = v.genotype.array()
-        check_ploidy(gt, ploidy, f"{vcf}: {v.CHROM}:{v.POS}")
-        ok, dosage, n_alleles, has_ref = genotype_stats(gt)
-        if i == len(mat):  # stale index: grow rather than fail
-            mat = np.concatenate([mat, np.empty((max(len(mat), 1024), n_samples), np.int8)])
-        row = mat[i]
-        row[:] = dosage
-        row[~ok] = -1
-        called += ok
-        het += ok & has_ref & (dosage > 0)  # both REF and ALT alleles
-        site_called.append(np.count_nonzero(ok))
-        site_ac.append(called_sum(dosage, ok))
-        site_an.append(called_sum(n_alleles, ok))
+        if gt.shape[1] - 1 > ploidy:
+            check_ploidy(gt, ploidy, f"{vcf}: {v.CHROM}:{v.POS}")
+        if block is None or block.shape[2] != gt.shape[1]:  # first site, or a new width
+            if n_block:
+                mat = _add_block(block[:n_block], mat, i, *counts)
+                i += n_block
+            size = max(1, BLOCK_BYTES // max(gt.nbytes, 1))
+            block, n_block = np.empty((size, *gt.shape), dtype=gt.dtype), 0
+        block[n_block] = gt
+        n_block += 1
+        if n_block == len(block):
+            mat = _add_block(block, mat, i, *counts)
+            i += n_block
+            n_block = 0
         chrom.append(v.CHROM)
         pos.append(v.POS)
         ref.append(v.REF)
         alt.append(v.ALT[0])
         ids.append(site_id)
-        i += 1
+    if n_block:
+        mat = _add_block(block[:n_block], mat, i, *counts)
+        i += n_block
     reader.close()
     mat = mat[:i]  # a view: no copy
 
@@ -124,6 +133,27 @@ def build_matrix(
     sites.attrs["skipped"] = skipped
     samples = _sample_table(names, called, het, i, ploidy, labels, target)
     return genotypes, sites, samples
+
+
+def _add_block(gts, mat, i, called, het, site_called, site_ac, site_an):
+    """Write the dosages of a block of sites into rows i.. of `mat` (grown when the index
+    count was stale) and add their counts; returns `mat`.
+
+    gts: (sites, samples, k + 1) stacked `Variant.genotype.array()`s of one width."""
+    b, n = gts.shape[:2]
+    stats = genotype_stats(gts.reshape(b * n, gts.shape[2]))  # per genotype: a flat view
+    ok, dosage, n_alleles, has_ref = (x.reshape(b, n) for x in stats)
+    if i + b > len(mat):  # stale index: grow rather than fail
+        mat = np.concatenate([mat, np.empty((max(len(mat), 1024, b), n), np.int8)])
+    rows = mat[i : i + b]
+    rows[:] = dosage
+    rows[~ok] = -1
+    called += ok.sum(axis=0)
+    het += (ok & has_ref & (dosage > 0)).sum(axis=0)  # both REF and ALT alleles
+    site_called.extend(np.count_nonzero(ok, axis=1).tolist())
+    site_ac.extend(dosage.sum(axis=1, where=ok, dtype=np.int64).tolist())
+    site_an.extend(n_alleles.sum(axis=1, where=ok, dtype=np.int64).tolist())
+    return mat
 
 
 def _sample_table(names, called, het, n_sites, ploidy, labels, target):
