@@ -29,7 +29,7 @@ HEAD_BYTES = 16384
 HEAD_READS = 4
 # References up to this size are checked (scripts/reference.py) at parse time; larger
 # ones by the reference rule.
-REF_SCAN_BYTES = 16 * 1024 * 1024
+REF_SCAN_BYTES = 8 * 1024 * 1024
 QUAL_CHARS = frozenset(range(33, 127))  # Phred+33 '!'..'~'
 
 
@@ -425,8 +425,8 @@ def _read_head(path: Path) -> tuple[bytes, bool, str | None]:
     try:
         while data:  # multi-member gzip (bgzip) within the window
             d = zlib.decompressobj(wbits=31)
-            out.append(d.decompress(data, HEAD_BYTES * 8))
-            if sum(map(len, out)) >= HEAD_BYTES * 8 or d.unconsumed_tail:
+            out.append(d.decompress(data, HEAD_BYTES))
+            if sum(map(len, out)) >= HEAD_BYTES or d.unconsumed_tail:
                 return b"".join(out), False, None
             if not d.eof:
                 if whole:
@@ -445,16 +445,18 @@ def _read_head(path: Path) -> tuple[bytes, bool, str | None]:
     return b"".join(out), whole, None
 
 
-def _fastq_head(path: Path) -> tuple[list[bytes], bool, str | None]:
-    """(names of the first reads, whole file read, first problem) of a FASTQ."""
+def _fastq_head(path: Path) -> tuple[list[tuple[bytes, bytes]], bool, str | None]:
+    """((pairing key, name) of the first reads, whole file read, first problem) of a FASTQ."""
     data, whole, problem = _read_head(path)
     if problem:
         return [], whole, problem
-    lines = data.split(b"\n")
-    if not whole:
-        lines = lines[:-1]  # the last line may be cut by the window
-    elif lines and lines[-1] == b"":
-        lines.pop()
+    if not whole:  # the first reads only; the last line may be cut by the window
+        lines = data.split(b"\n", 4 * HEAD_READS)
+        lines = lines[: 4 * HEAD_READS] if len(lines) > 4 * HEAD_READS else lines[:-1]
+    else:
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
     names = []
     for i in range(0, len(lines), 4):
         rec = [line.rstrip(b"\r") for line in lines[i : i + 4]]
@@ -483,7 +485,9 @@ def _fastq_head(path: Path) -> tuple[list[bytes], bool, str | None]:
                     "(Phred+33 uses '!'..'~')"
                 ),
             )
-        names.append(re.sub(rb"/[12]$", b"", (head[1:].split() or [b""])[0]))
+        # As cutadapt (dnaio) pairs them: first word, a last character 1 or 2 ignored.
+        name = (head[1:].split() or [b""])[0]
+        names.append((name[:-1] if name[-1:] in (b"1", b"2") else name, name))
         if n >= HEAD_READS and not whole:
             break
     return names, whole, None
@@ -507,8 +511,8 @@ def check_fastq_heads(units: pd.DataFrame, config: dict, base_dir=".", name="uni
                 heads[col] = (names, whole)
         if len(heads) == 2:
             (n1, w1), (n2, w2) = heads["fq1"], heads["fq2"]
-            for i, (a, b) in enumerate(zip(n1, n2, strict=False), start=1):
-                if a != b:
+            for i, ((key1, a), (key2, b)) in enumerate(zip(n1, n2, strict=False), start=1):
+                if key1 != key2:
                     items.append(
                         f"row {line}, columns fq1 and fq2: read {i} is named "
                         f"{a.decode(errors='replace')!r} in {fq1!r} but "

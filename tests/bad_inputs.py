@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 from helpers import deep_update, setup_workdir
+from sheets import REF_SCAN_BYTES  # scripts/ (on sys.path via conftest)
 
 SAMPLES = [("A1", "case"), ("A2", "case"), ("B1", "control"), ("B2", "control")]
 CONTIGS = {"chr1": 2000, "chr2": 2000}
@@ -444,7 +445,7 @@ CASES = [
         "reference_bad_chars_large",  # too big for the parse-time look: the rule checks it
         lambda w: write_fasta(
             w / "data/ref.fa",
-            {**_reference(), "chr3": "ACGT" * (4 * 1024 * 1024 + 15) + "ACGT1ACGT"},
+            {**_reference(), "chr3": "ACGT" * (REF_SCAN_BYTES // 4) + "ACGT1ACGT"},
         ),
         (
             r"data/ref\.fa: 1 problem",

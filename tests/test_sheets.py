@@ -1,5 +1,6 @@
 """Config and sheet validation (scripts/sheets.py) on tiny sheets written to tmp_path."""
 
+import gzip
 import re
 import sys
 from pathlib import Path
@@ -35,7 +36,10 @@ def write(path, *lines):
 
 def fastq(path, content="@r\nACGT\n+\nIIII\n"):
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content)
+    if path.name.endswith(".gz") and content:
+        path.write_bytes(gzip.compress(content.encode()))
+    else:
+        path.write_text(content)
     return path
 
 
@@ -314,8 +318,10 @@ def test_reference_needed_unless_input_vcf(tmp_path):
     cfg["reference"]["fasta"] = ""
     with raises(r"^config: reference\.fasta: not set\. Fix: .*input_vcf"):
         check_config_files(cfg, tmp_path)
-    vcf = tmp_path / "in.vcf.gz"
-    vcf.write_text("x")
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tA\n"
+    )
     cfg["input_vcf"] = str(vcf)
     check_config_files(cfg, tmp_path)
     cfg["predict_with"] = "missing.skops"
@@ -334,4 +340,117 @@ def test_training_needs_the_target_column(tmp_path):
     with raises(r"samples\.tsv: row 1: no column 'super_population' \(model\.target\).*Fix:"):
         check_target(samples, cfg)
     cfg["predict_with"] = "model.skops"  # predicting needs no labels
+    check_target(samples, cfg)
+
+
+# ---------------------------------------------------------------- FASTQ heads
+
+
+def pair_sheets(tmp_path, r1, r2):
+    a1, a2 = fastq(tmp_path / "a_R1.fq.gz", r1), fastq(tmp_path / "a_R2.fq.gz", r2)
+    return sheets(tmp_path, ["sample", "A"], [UNITS_HEADER, f"A\tL1\t{a1.name}\t{a2.name}"])
+
+
+def reads(n, mate, qual="IIII", seq="ACGT", start=1):
+    return "".join(f"@r{i}/{mate} x\n{seq}\n+\n{qual}\n" for i in range(start, n + 1))
+
+
+def test_fastq_heads_valid_pairs_pass(tmp_path):
+    s, u = pair_sheets(tmp_path, reads(6, 1), reads(6, 2))  # /1 /2 suffixes pair up
+    check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "r1, r2, pattern",
+    [
+        (reads(3, 1), reads(3, 2, start=2), r"read 1 is named 'r1/1' in .* but 'r2/2'.*not mates"),
+        (reads(3, 1), reads(2, 2), r"'a_R1.fq.gz' has 3 reads, 'a_R2.fq.gz' 2"),
+        (reads(2, 1, qual="II I"), reads(2, 2), r"fq1: 'a_R1.fq.gz': read 1 \(line 1\): quality"),
+        (reads(2, 1), reads(2, 2, qual="III"), r"fq2: .*read 1 \(line 1\): sequence has 4 .*3"),
+        (reads(2, 1).replace("@", ">"), reads(2, 2), r"does not start with '@'"),
+        (reads(2, 1) + "@r3\nAC\n", reads(2, 2), r"read 3 \(line 9\): the file ends within"),
+    ],
+)
+def test_fastq_heads_problems(tmp_path, r1, r2, pattern):
+    s, u = pair_sheets(tmp_path, r1, r2)
+    with raises(rf"units\.tsv: 1 FASTQ problem.*row 2, column.*{pattern}.*Fix:"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_fastq_heads_gzip_problems(tmp_path):
+    s, u = pair_sheets(tmp_path, reads(50, 1), reads(50, 2))
+    (tmp_path / "a_R2.fq.gz").write_bytes((tmp_path / "a_R2.fq.gz").read_bytes()[:-12])
+    with raises(r"row 2, column fq2: 'a_R2.fq.gz': is a truncated gzip file"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+    (tmp_path / "a_R1.fq.gz").write_text(reads(2, 1))
+    with raises(r"row 2, column fq1: 'a_R1.fq.gz': ends in \.gz but is not gzip"):
+        check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+def test_fastq_heads_bounded(tmp_path):
+    """Only the first reads are looked at: a bad read far into a big file passes here
+    (cutadapt finds it in the trim job)."""
+    bad = "".join(f"@r{i}\nACGT\n+\n{'IIII' if i < 5000 else 'II'}\n" for i in range(1, 5001))
+    s, u = pair_sheets(tmp_path, bad, bad.replace("\nII\n", "\nIIII\n"))
+    check_sheets(s, u, config(tmp_path), base_dir=tmp_path)
+
+
+# ---------------------------------------------------------------- file contents
+
+
+def test_small_reference_checked_at_parse_time(tmp_path):
+    cfg = config(tmp_path)
+    (tmp_path / "ref.fa").write_text(">c\nACGT\n>c\nACXT\n")
+    with raises(
+        r"^config: reference\.fasta: .*ref\.fa: 2 problem.*line 3: contig 'c' appears again"
+        r".*line 4, column 3: .*'X' is not a nucleotide.*Fix:"
+    ):
+        check_config_files(cfg, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "bed, pattern",
+    [
+        ("chrX\t0\t2\n", r"line 1: chrX:0-2: contig 'chrX' is not in the reference"),
+        ("c\t3\t1\n", r"line 1: c:3-1: start > end"),
+        ("c\t-1\t2\n", r"line 1: c:-1-2: negative start"),
+    ],
+)
+def test_regions_checked_against_small_reference(tmp_path, bed, pattern):
+    cfg = config(tmp_path, regions="roi.bed")
+    (tmp_path / "roi.bed").write_text(bed)
+    with raises(rf"^config: regions: .*roi\.bed: 1 invalid BED line.*{pattern}.*Fix:"):
+        check_config_files(cfg, tmp_path)
+
+
+def test_input_vcf_without_samples(tmp_path):
+    cfg = repo_config()
+    cfg["reference"]["fasta"] = ""
+    cfg["input_vcf"] = "sites.vcf"
+    (tmp_path / "sites.vcf").write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    )
+    with raises(r"^config: input_vcf: '.*sites\.vcf' has no samples.*Fix:"):
+        check_config_files(cfg, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "labels, folds, pattern",
+    [
+        (["", ""], 2, r"no labelled sample"),
+        (["a", "a", ""], 2, r"only one class \('a', 2 samples\)"),
+        (["a", "a", "b", "b", "b"], 3, r"class 'a' has 2 labelled .*model\.cv_folds=3.*to 2"),
+        (["a", "a", "b"], 2, r"class 'b' has 1 labelled .*Fix: label at least 2"),
+    ],
+)
+def test_labels_checked_at_parse_time(tmp_path, labels, folds, pattern):
+    from sheets import check_target
+
+    rows = [f"S{i}\t{label}" for i, label in enumerate(labels)]
+    samples = load_samples(write(tmp_path / "samples.tsv", "sample\tphenotype", *rows))
+    cfg = repo_config()
+    cfg["model"]["cv_folds"] = folds
+    with raises(rf"samples\.tsv: column phenotype: {pattern}.*"):
+        check_target(samples, cfg)
+    cfg["predict_with"] = "model.skops"
     check_target(samples, cfg)
