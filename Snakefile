@@ -9,6 +9,7 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/privacy.smk"
 include: "rules/demo.smk"
 include: "rules/reference.smk"
 include: "rules/fastqc.smk"

@@ -1,4 +1,5 @@
 # Sheet loading, validation and the get_* input functions shared by all rules.
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,32 @@ try:
 except sheets.SheetError as e:
     raise WorkflowError(str(e)) from None
 
+# Privacy (config `privacy`, scripts/privacy.py): a umask that every job inherits, and
+# sample pseudonyms applied to the sheets here, so that every path, read group, VCF
+# sample, matrix row and prediction carries them by construction.
+import privacy  # noqa: E402
+
+PRIVACY = config["privacy"]
+PSEUDONYM_OF = {}  # real name -> pseudonym (demo reads keep the real name)
+try:
+    if (umask := privacy.parse_umask(PRIVACY["umask"])) is not None:
+        os.umask(umask)
+    if PRIVACY["pseudonymise"]:
+        privacy.check_mapping_path(PRIVACY["mapping"], Path.cwd())
+        samples, new_units, table = privacy.pseudonymise_sheets(
+            samples,
+            units if FROM_READS else None,
+            privacy.read_key(PRIVACY["key_file"], Path.cwd()),
+        )
+        units = new_units if FROM_READS else None
+        privacy.write_mapping(table, PRIVACY["mapping"])
+        # The rules read the pseudonymised copy of the samples sheet.
+        config["samples"] = "results/privacy/samples.tsv"
+        privacy.write_sheet(samples, config["samples"])
+        PSEUDONYM_OF = dict(zip(table["sample"], table["pseudonym"]))
+except privacy.PrivacyError as e:
+    raise WorkflowError(str(e)) from None
+
 SAMPLES = sorted(samples.index)
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
@@ -40,7 +67,7 @@ def mem(base_mb):
 
 
 def sample_units(sample):
-    return sorted(units.loc[sample].index)
+    return sorted(units.loc[PSEUDONYM_OF.get(sample, sample)].index)
 
 
 def is_paired(wildcards):
@@ -97,6 +124,8 @@ def get_reference_fai():
 
 def get_cohort_vcf():
     """The VCF the ML steps start from: the joint calls, or `input_vcf`."""
+    if config["input_vcf"] and PRIVACY["pseudonymise"]:
+        return "results/privacy/input.vcf.gz"  # rules/privacy.smk
     return config["input_vcf"] or "results/calls/cohort.vcf.gz"
 
 
@@ -123,7 +152,9 @@ def get_predict_inputs(wildcards):
 
 def get_predict_vcf():
     """New samples' genotypes at the model's sites: from their BAMs, or `input_vcf`."""
-    return config["input_vcf"] or "results/predict/model_sites.vcf.gz"
+    if config["input_vcf"]:
+        return get_cohort_vcf()
+    return "results/predict/model_sites.vcf.gz"
 
 
 def get_final_outputs():
