@@ -121,12 +121,12 @@ def ensure_cohort(n_samples: int) -> Path:
 
     wd = WORK / f"cohort{n_samples}"
     stamp = wd / ".reads-done"
-    if stamp.exists():
-        return wd
-    cfg = cohort_config(n_samples)
+    cfg = cohort_config(n_samples)  # rewritten every time: follows the repo's defaults
     (wd / "config").mkdir(parents=True, exist_ok=True)
     cfg["samples"], cfg["units"] = "config/samples.tsv", "config/units.tsv"
     (wd / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    if stamp.exists():
+        return wd
     samples, units = demo.demo_sheets(cfg["demo"])
     samples.to_csv(wd / cfg["samples"], sep="\t", index=False)
     units.to_csv(wd / cfg["units"], sep="\t", index=False)
@@ -478,6 +478,7 @@ def section_accuracy(args) -> str:
 
 # ----------------------------------------------------------------------------- main
 
+MARK = "<!-- section: "
 SECTIONS = {
     "workflow": section_workflow,
     "matrix": section_matrix,
@@ -509,19 +510,25 @@ def main(argv=None):
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average at start "
         f"{loadavg()} (the machine is shared: wall times are noisy, see bench/README.md).\n"
     )
-    parts = [head]
     print(head, flush=True)
+    out = RESULTS / f"{now:%Y-%m-%d}{'-quick' if args.quick else ''}.md"
+    # Sections run with --only replace their own part of the day's file; others are kept.
+    done = {}
+    if out.exists():
+        for part in out.read_text().split(MARK)[1:]:
+            name, _, text = part.partition(" -->\n")
+            done[name] = text
     for name in args.only or list(SECTIONS):
         t0 = time.perf_counter()
         try:
             text = SECTIONS[name](args)
         except Exception as e:  # a failed section is reported, the others still run
             text = f"## {name}\n\nFAILED: {type(e).__name__}: {str(e)[:2000]}\n"
-        text += f"\n_(section took {time.perf_counter() - t0:.0f} s)_\n"
-        parts.append(text)
+        text += f"\n_(section run {now:%H:%M} UTC, took {time.perf_counter() - t0:.0f} s)_\n\n"
+        done[name] = text
         print(text, flush=True)
-        out = RESULTS / f"{now:%Y-%m-%d}{'-quick' if args.quick else ''}.md"
-        out.write_text("\n".join(parts))
+        body = "".join(f"{MARK}{k} -->\n{done[k]}" for k in SECTIONS if k in done)
+        out.write_text(head + "\n" + body)
     print(f"written: {out}")
 
 
