@@ -18,6 +18,7 @@ DP/GQ, which neither benchmark VCF has (skipped by filter.py, left out of bcftoo
 """
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -103,6 +104,7 @@ def main(method, vcf, prefix):
         start = time.perf_counter()
         g, sites, samples = matrix.build_matrix(vcf, None, "phenotype", 2)
         res["build_seconds"] = time.perf_counter() - start
+        res["build_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         out = [f"{prefix}.genotypes.parquet", f"{prefix}.sites.tsv", f"{prefix}.samples.tsv"]
         matrix.write_matrix(g, sites, samples, *out)
         res.update(sites_out=g.shape[1], samples=g.shape[0])
