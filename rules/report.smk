@@ -75,12 +75,19 @@ def report_outputs():
 def summary_inputs(wildcards):
     inputs = {"predictions": "results/predict/predictions.tsv"}
     if PREDICT_WITH:
-        inputs["samples"] = "results/predict/samples.tsv"
+        inputs |= {
+            "samples": "results/predict/samples.tsv",
+            "genotypes": "results/predict/genotypes.parquet",
+        }
     else:
         inputs |= {
             "samples": "results/matrix/samples.tsv",
+            "genotypes": "results/matrix/genotypes.parquet",
             "pca": "results/features/pca.tsv",
             "oof": "results/model/oof_predictions.tsv",
+            "counts": "results/filter/filter_counts.tsv",
+            "assoc": "results/association/association_summary.json",
+            "metrics": "results/model/metrics.json",
         }
     if FROM_READS:
         inputs |= {
@@ -96,7 +103,8 @@ rule summary:
     input:
         unpack(summary_inputs),
     output:
-        "results/summary.tsv",
+        table="results/summary.tsv",
+        cohort="results/summary.json",
     log:
         "results/logs/report/summary.log",
     benchmark:

@@ -72,6 +72,11 @@ def _message(ax, text):
     ax.set_yticks([])
 
 
+def _width(n, per=0.25, base=4.0, lo=8.0, hi=16.0):
+    """Figure width (inches): grows with named samples, fixed for distributions."""
+    return lo if n > MAX_NAMED else max(lo, min(per * n + base, hi))
+
+
 def _legend_above(ax, ncol=3, **kw):
     """Legend in a row above the axes (never over the data); the title moves up."""
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncol=ncol, frameon=False, **kw)
@@ -283,7 +288,7 @@ def plot_reads(trim: pd.DataFrame, path):
     """Reads before/after trimming per sample, and the shares trimmed."""
     trim = trim.sort_values("sample")
     n = len(trim)
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, min(0.25 * n + 4, 16)), 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(_width(n, lo=10), 3.8))
     ax = axes[0]
     if n <= MAX_NAMED:
         x = np.arange(n)
@@ -291,9 +296,17 @@ def plot_reads(trim: pd.DataFrame, path):
         ax.bar(x + 0.2, trim["reads_out"], 0.4, label="after trimming", color=colour(1))
         _sample_axis(ax, trim["sample"].tolist())
     else:
-        bins = 40
-        ax.hist(trim["reads_in"], bins=bins, alpha=0.7, label="before trimming", color=colour(0))
-        ax.hist(trim["reads_out"], bins=bins, alpha=0.7, label="after trimming", color=colour(1))
+        v = np.concatenate([trim["reads_in"], trim["reads_out"]])
+        bins = np.linspace(v.min(), v.max() + 1, 41)
+        for i, (col, label) in enumerate((("reads_in", "before"), ("reads_out", "after"))):
+            ax.hist(
+                trim[col],
+                bins=bins,
+                histtype="step",
+                lw=1.5,
+                color=colour(i),
+                label=label + " trimming",
+            )
         ax.set_xlabel("reads (pairs) per sample")
     ax.set_ylabel("read pairs (or reads, single-end)" if n <= MAX_NAMED else "samples")
     ax.set_title("Reads before and after trimming")
@@ -311,8 +324,16 @@ def plot_reads(trim: pd.DataFrame, path):
         _sample_axis(ax, trim["sample"].tolist())
         ax.set_ylabel("% of sample")
     else:
+        bins = np.linspace(0, max(100 * trim[[c for c, _ in shares]].max().max(), 1e-6), 41)
         for i, (col, label) in enumerate(shares):
-            ax.hist(100 * trim[col], bins=40, alpha=0.7, label=label, color=colour(i + 2))
+            ax.hist(
+                100 * trim[col],
+                bins=bins,
+                histtype="step",
+                lw=1.5,
+                label=label,
+                color=colour(i + 2),
+            )
         ax.set_xlabel("% of sample")
         ax.set_ylabel("samples")
     ax.set_title("Share trimmed")
@@ -331,7 +352,7 @@ def plot_mapping(mapping: pd.DataFrame, path):
         ("duplicate_rate", "Duplicate rate", "% of mapped reads", 100),
         ("mean_depth", "Mean depth", "mean depth (×)", 1),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(max(8, min(0.22 * n + 4, 16)), 6.5))
+    fig, axes = plt.subplots(2, 2, figsize=(_width(n, per=0.22, lo=9), 6.5))
     for ax, (col, title, ylabel, scale), i in zip(axes.flat, panels, range(4), strict=True):
         values = scale * mapping[col].to_numpy(dtype=float)
         if np.isnan(values).all():
@@ -429,6 +450,8 @@ def plot_filters(counts: pd.DataFrame, path):
         bars, remaining, steps["removed"].astype(int), range(len(steps)), strict=True
     ):
         text = f"{value:,}" if i == 0 else f"{value:,}\n(−{removed:,})"
+        if i == len(steps) - 1 and labels[i] == "output":
+            text = f"{value:,}\n({removed:,} removed in all)"
         ax.text(b.get_x() + b.get_width() / 2, value, text, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(np.arange(len(steps)), labels, rotation=30, ha="right")
     ax.set_ylabel("sites remaining")
@@ -480,6 +503,9 @@ def plot_site_stats(raw: pd.DataFrame, kept: pd.DataFrame, sites: pd.DataFrame, 
         if not ok.any():
             _message(ax, f"no {col.upper()} in the input VCF")
             continue
+        if np.ptp(v[ok]) == 0:
+            _message(ax, f"every site has {col.upper()} = {v[ok][0]:g}: nothing to filter on")
+            continue
         hi = np.percentile(v[ok], 99.5)
         bins = np.linspace(np.nanmin(v), hi, 41) if hi > np.nanmin(v) else 10
         ax.hist(
@@ -523,7 +549,7 @@ def plot_sample_stats(samples: pd.DataFrame, path):
     samples["heterozygosity"] = pd.to_numeric(samples["heterozygosity"], errors="coerce")
     n = len(samples)
     groups = _groups(samples["label"])
-    fig, axes = plt.subplots(1, 3, figsize=(max(12, min(0.3 * n + 6, 18)), 4))
+    fig, axes = plt.subplots(1, 3, figsize=(_width(n, per=0.3, base=6, lo=13, hi=18), 4))
     for ax, col, ylabel in (
         (axes[0], "missingness", "% genotypes missing"),
         (axes[1], "heterozygosity", "% of called genotypes heterozygous"),
@@ -538,13 +564,22 @@ def plot_sample_stats(samples: pd.DataFrame, path):
             _sample_axis(ax, order["sample"].tolist())
         else:
             data = [v[samples["label"] == g].dropna() for g in groups]
-            ax.boxplot(data, showfliers=True, flierprops={"markersize": 2})
+            ax.boxplot(
+                data,
+                showfliers=True,
+                flierprops={"markersize": 2},
+                medianprops={"color": "black"},
+            )
             ax.set_xticks(
                 np.arange(1, len(groups) + 1),
                 [f"{g or UNLABELLED}\n(n={len(d)})" for g, d in zip(groups, data, strict=True)],
                 rotation=30 if len(groups) > 4 else 0,
             )
         ax.set_ylabel(ylabel)
+        if v.notna().any():
+            ax.set_ylim(bottom=0, top=max(float(v.max()) * 1.05, 1.0))
+            if float(v.max()) == 0:
+                ax.text(0.5, 0.5, "0 in every sample", ha="center", transform=ax.transAxes)
         ax.set_title(col.capitalize() + " per sample")
     ax = axes[2]
     for i, g in enumerate(groups):
@@ -558,11 +593,12 @@ def plot_sample_stats(samples: pd.DataFrame, path):
             marker=marker(i) if g else "x",
             label=g or UNLABELLED,
         )
+    ax.set_xlim(left=-0.02 * max(100 * samples["missingness"].max(), 1))
     ax.set_xlabel("% genotypes missing")
     ax.set_ylabel("% heterozygous")
     ax.set_title("Missingness vs heterozygosity")
     if groups:
-        ax.legend(title="label", frameon=True, markerscale=1.2)
+        _legend_above(ax, ncol=min(len(groups), 5), markerscale=1.2)
     if n <= MAX_NAMED and len(groups):
         handles = [
             matplotlib.patches.Patch(color=colour(i) if g else GREY, label=g or UNLABELLED)
@@ -674,7 +710,9 @@ def plot_manhattan(assoc: pd.DataFrame, summary: dict, path):
         ax.set_xticks([t[0] for t in ticks], [t[1] for t in ticks])
         ax.set_xlabel("contig")
     else:
-        ax.set_xlabel(f"{contigs[0]} position (Mb)")
+        ax.set_xlabel(f"position on contig {contigs[0]} (Mb)")
+    if (data["p"].astype(float) < 1e-300).any():
+        ax.plot([], [], " ", label="p < 1e-300 drawn at 300")
     ax.set_ylabel("−log10 p")
     lam = summary.get("lambda_gc")
     test = summary.get("test") or ", ".join(sorted(data["test"].unique()))
@@ -755,7 +793,14 @@ def plot_roc(oof: pd.DataFrame, metrics: dict, path):
             mean = np.mean(tprs, axis=0)
             mean[-1] = 1.0
             sd = np.std(tprs, axis=0)
-            ax.fill_between(grid, mean - sd, mean + sd, color=colour(k), alpha=0.2, label="± 1 sd")
+            ax.fill_between(
+                grid,
+                np.clip(mean - sd, 0, 1),
+                np.clip(mean + sd, 0, 1),
+                color=colour(k),
+                alpha=0.2,
+                label="± 1 sd",
+            )
             ax.plot(
                 grid,
                 mean,
@@ -870,7 +915,7 @@ def plot_null(metrics: dict, path):
             chance = 1 / len(metrics["classes"])
         if chance is not None:
             ax.axhline(chance, color="black", ls=":", lw=0.8, label="chance")
-            ax.text(1.58, chance, f"chance {chance:.2f}", ha="right", va="bottom", fontsize=7)
+            ax.text(0.5, chance, f"chance {chance:.2f}", ha="center", va="bottom", fontsize=7)
         ax.set_xticks([0, 1], ["real labels", "shuffled"])
         ax.set_xlim(-0.6, 1.6)
         ax.set_ylim(-0.02, 1.02)
@@ -888,7 +933,7 @@ def plot_predictions(pred: pd.DataFrame, path):
     prob_cols = [c for c in pred.columns if c.startswith("prob_")]
     classes = [c[len("prob_") :] for c in prob_cols]
     n = len(pred)
-    fig, ax = plt.subplots(figsize=(max(6, min(0.35 * n + 3, 16)), 4.2))
+    fig, ax = plt.subplots(figsize=(_width(n, per=0.35, base=3, lo=7), 4.2))
     if not n:
         _message(ax, "no samples to predict (every sample is labelled)")
         ax.set_title("Predictions for new samples")
@@ -923,7 +968,14 @@ def plot_predictions(pred: pd.DataFrame, path):
     else:
         ax.set_xticks([])
         ax.set_xlabel(f"{n} samples, grouped by predicted class")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.08)
+        ax.set_yticks(np.linspace(0, 1, 6))
+        pos = 0
+        for cls, size in order["predicted"].astype(str).value_counts(sort=False).items():
+            ax.text(pos + size / 2, 1.01, f"{cls} ({size})", ha="center", va="bottom", fontsize=7)
+            if pos:
+                ax.axvline(pos - 0.5, color="white", lw=1.5)
+            pos += size
     ax.set_ylabel("predicted probability")
     known = "true_label" in order and (order["true_label"].fillna("") != "").any()
     ax.set_title(

@@ -13,10 +13,16 @@ Columns (those of steps that ran in this mode; missing value = NA):
 * cv_correct_share: share of the sample's out-of-fold CV predictions that were right;
 * predicted, probability (of the predicted class), for the predicted samples.
 
-Cohort-wide headline numbers (sites per filter, λGC, CV metrics) stay in their own
-files: results/filter/filter_counts.tsv, association_summary.json, model/metrics.json.
+* n_called_sites: matrix sites with a called genotype (not -1) in the sample.
+
+results/summary.json: the cohort's headline numbers, each copied from the file that
+owns it (filter_counts.tsv, the matrix, association_summary.json, model/metrics.json):
+samples, labelled / predicted samples, sites in and out of the filters, matrix sites,
+model features, λGC, CV ROC AUC / accuracy / balanced accuracy (mean, sd) on real and
+shuffled labels.
 """
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +48,7 @@ def build_summary(
     oof=None,
     predictions=None,
     sheet_samples=None,
+    genotypes=None,
 ) -> pd.DataFrame:
     """Join the per-sample tables on `sample`; rows: the matrix samples, then any sheet
     sample that is not in the matrix (e.g. dropped from the VCF)."""
@@ -57,6 +64,11 @@ def build_summary(
     for col in ("call_rate", "heterozygosity"):
         if col in base:
             out[col] = out["sample"].map(pd.to_numeric(base[col], errors="coerce"))
+    if genotypes is not None:
+        called = (genotypes.to_numpy() != -1).sum(axis=1)
+        out["n_called_sites"] = out["sample"].map(
+            pd.Series(called, index=genotypes.index.astype(str))
+        )
     if pca is not None:
         cols = [c for c in ("PC1", "PC2") if c in pca]
         out = out.merge(pca[["sample", *cols]], on="sample", how="left")
@@ -71,6 +83,43 @@ def build_summary(
         pred["probability"] = predictions[prob_cols].max(axis=1) if prob_cols else float("nan")
         out = out.merge(pred, on="sample", how="left")
     return out
+
+
+def headline(counts=None, genotypes=None, assoc=None, metrics=None, table=None) -> dict:
+    """Cohort numbers for results/summary.json (absent where the step did not run)."""
+    out = {}
+    if table is not None:
+        labelled = table["label"].fillna("").astype(str) != ""
+        predicted = table["predicted"].notna() if "predicted" in table else labelled & False
+        out |= {
+            "samples": len(table),
+            "labelled_samples": int(labelled.sum()),
+            "predicted_samples": int(predicted.sum()),
+        }
+    if counts is not None:
+        c = counts.set_index("filter")["remaining"]
+        out |= {"sites_input": int(c["input"]), "sites_filtered": int(c["output"])}
+    if genotypes is not None:
+        out["matrix_sites"] = int(genotypes.shape[1])
+    if assoc is not None:
+        out["lambda_gc"] = assoc.get("lambda_gc")
+        out["association_min_p"] = assoc.get("min_p")
+    if metrics is not None:
+        out["model_features"] = metrics.get("n_features")
+        out["classes"] = metrics.get("classes")
+        for scope, block in (("cv", metrics), ("shuffled", metrics.get("shuffled", {}))):
+            for name, m in block.get("metrics", {}).items():
+                out[f"{scope}_{name}_mean"] = m.get("mean")
+                out[f"{scope}_{name}_sd"] = m.get("sd")
+    return out
+
+
+def read_genotypes(path) -> pd.DataFrame:
+    genotypes = pd.read_parquet(path)
+    if "sample" in genotypes.columns:
+        genotypes = genotypes.set_index("sample")
+    genotypes.index = genotypes.index.astype(str)
+    return genotypes
 
 
 def write_summary(table: pd.DataFrame, path):
@@ -94,8 +143,15 @@ def _main(smk):
     if "oof" in inp.keys():
         oof = _read(inp.oof, dtype={"sample": str, "true": str, "predicted": str})
     predictions = _read(inp.predictions, dtype={"sample": str, "predicted": str})
-    table = build_summary(samples, trim, mapping, pca, oof, predictions, list(smk.params.samples))
-    write_summary(table, smk.output[0])
+    genotypes = read_genotypes(inp.genotypes)
+    sheet = list(smk.params.samples)
+    table = build_summary(samples, trim, mapping, pca, oof, predictions, sheet, genotypes)
+    write_summary(table, smk.output.table)
+    counts = _read(inp.counts) if "counts" in inp.keys() else None
+    assoc = json.loads(Path(inp.assoc).read_text()) if "assoc" in inp.keys() else None
+    metrics = json.loads(Path(inp.metrics).read_text()) if "metrics" in inp.keys() else None
+    cohort = headline(counts, genotypes, assoc, metrics, table)
+    Path(smk.output.cohort).write_text(json.dumps(cohort, indent=2) + "\n")
     with open(smk.log[0], "w") as log:
         log.write(f"samples: {len(table)}\ncolumns: {list(table.columns)}\n")
 
