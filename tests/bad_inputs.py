@@ -1,7 +1,7 @@
 """Catalogue of bad inputs (issue 6): each case breaks one thing in a tiny valid base.
 
 The base (`make_base`): a 2-contig, 4 kb reference, four paired-end samples (two `case`,
-two `control`) of 120 read pairs each, both sheets and a config with the demo off and
+two `control`) of 80 read pairs each, both sheets and a config with the demo off and
 `model.cv_folds: 2`, so that a dry run of the base passes every parse-time check.
 
 A case is (id, build, messages, stage, targets, absent):
@@ -31,7 +31,7 @@ from sheets import REF_SCAN_BYTES  # scripts/ (on sys.path via conftest)
 
 SAMPLES = [("A1", "case"), ("A2", "case"), ("B1", "control"), ("B2", "control")]
 CONTIGS = {"chr1": 2000, "chr2": 2000}
-N_PAIRS, READ_LEN, INSERT = 120, 60, 180
+N_PAIRS, READ_LEN, INSERT = 80, 60, 180  # 80 pairs: small enough to be read whole at parse time
 DEEP_PAIRS = 6000  # files larger than the parse-time window (sheets.HEAD_BYTES)
 
 # Outputs that would make a run look complete; none may exist after a failure.
@@ -356,7 +356,7 @@ CASES = [
     Case(
         "fastq_pair_counts_differ_small",
         lambda w: write_fastq(w / "data/B2_R2.fastq.gz", [b for _, b in pairs("B2", N_PAIRS)][:-5]),
-        (r"row 5, columns fq1 and fq2: 'data/B2_R1\.fastq\.gz' has 120 reads, .* 115", FIX),
+        (r"row 5, columns fq1 and fq2: 'data/B2_R1\.fastq\.gz' has 80 reads, .* 75", FIX),
     ),
     Case(
         "fastq_bad_quality_char",
