@@ -648,7 +648,16 @@ def check_target(samples: pd.DataFrame, config: dict) -> None:
             f"{[c for c in samples.columns]}. Fix: add the column (empty cells = samples to "
             "predict), set model.target to one of the columns, or set predict_with."
         )
-    # The labels are known now: cross-validation must be possible (as model.py checks).
+
+
+def check_labels(samples: pd.DataFrame, config: dict) -> None:
+    """Cross-validation is possible with the sheet's labels (as scripts/model.py checks):
+    two or more classes, each with at least model.cv_folds labelled samples. Called when
+    the DAG needs a model (rules/model.smk), so that runs up to the calls need no labels."""
+    target = config["model"]["target"]
+    if config.get("predict_with") or target not in samples.columns:
+        return
+    name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
     labels = samples.drop_duplicates("sample")[target]
     counts = labels[labels != ""].value_counts().sort_index()
     folds = config["model"].get("cv_folds", 5)

@@ -443,14 +443,14 @@ def test_input_vcf_without_samples(tmp_path):
         (["a", "a", "b"], 2, r"class 'b' has 1 labelled .*Fix: label at least 2"),
     ],
 )
-def test_labels_checked_at_parse_time(tmp_path, labels, folds, pattern):
-    from sheets import check_target
+def test_labels_checked(tmp_path, labels, folds, pattern):
+    from sheets import check_labels
 
     rows = [f"S{i}\t{label}" for i, label in enumerate(labels)]
     samples = load_samples(write(tmp_path / "samples.tsv", "sample\tphenotype", *rows))
     cfg = repo_config()
     cfg["model"]["cv_folds"] = folds
     with raises(rf"samples\.tsv: column phenotype: {pattern}.*"):
-        check_target(samples, cfg)
+        check_labels(samples, cfg)
     cfg["predict_with"] = "model.skops"
-    check_target(samples, cfg)
+    check_labels(samples, cfg)
