@@ -1,5 +1,6 @@
 """Chunking of the reference for scattered calling (scripts/calls.py)."""
 
+import gzip
 import sys
 
 from helpers import REPO
@@ -34,3 +35,32 @@ def test_write_chunks(tmp_path):
     assert outs[0].read_text() == "a\t0\t50\n"
     assert outs[1].read_text() == "a\t50\t100\n"
     assert outs[2].read_text() == "b\t0\t50\n"
+
+
+def _cfg(chunks=4, chunk_size=0, demo=False, fasta="ref.fa"):
+    return {
+        "bcftools": {"chunks": chunks, "chunk_size": chunk_size},
+        "demo": {"enabled": demo, "contigs": 2, "contig_length": 40000},
+        "reference": {"fasta": fasta},
+    }
+
+
+def test_chunk_count_from_chunks_or_size(tmp_path):
+    # A count: used as is; a size: the fewest chunks of at most that many bp.
+    assert calls.n_chunks(_cfg(chunks=7), tmp_path) == 7
+    assert calls.n_chunks(_cfg(chunk_size=30000, demo=True), tmp_path) == 3
+    assert calls.n_chunks(_cfg(chunk_size=80000, demo=True), tmp_path) == 1
+    assert calls.n_chunks(_cfg(chunk_size=10**9, demo=True), tmp_path) == 1
+
+
+def test_chunk_size_reads_the_reference(tmp_path):
+    with gzip.open(tmp_path / "ref.fa.gz", "wt") as fh:
+        fh.write(">a desc\n" + "ACGT" * 25 + "\nAC\n>b\n" + "A" * 50 + "\n")
+    cfg = _cfg(chunk_size=40, fasta="ref.fa.gz")
+    assert calls.fasta_lengths(tmp_path / "ref.fa.gz") == [("a", 102), ("b", 50)]
+    assert calls.n_chunks(cfg, tmp_path) == 4  # ceil(152 / 40)
+    # A current index beside the reference is used instead of reading it.
+    (tmp_path / "ref.fa.gz.fai").write_text("a\t1000\t0\t0\t0\n")
+    assert calls.n_chunks(cfg, tmp_path) == 25
+    sizes = [sum(e - s for _, s, e in c) for c in calls.make_chunks([("a", 1000)], 25)]
+    assert max(sizes) <= 40
