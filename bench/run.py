@@ -87,7 +87,7 @@ def measure(cmd, cwd=None, env=None, poll=0.05, log=None) -> dict:
         out.close()
     if rc != 0:
         tail = Path(log).read_text()[-3000:] if log else ""
-        raise RuntimeError(f"failed ({rc}): {shlex.join(cmd)}\n{tail}")
+        raise RuntimeError(f"failed ({rc}): {shlex.join(cmd)[:500]}\n{tail}")
     cpu = usage.ru_utime + usage.ru_stime
     # %M (KiB): the largest single process; the sampled sum covers pipelines.
     maxrss = int(maxrss_file.read_text().split()[-1]) * 1024
@@ -156,7 +156,7 @@ def tool_targets(wd: Path) -> list[str]:
 def run_workflow(wd: Path, i: int) -> dict:
     shutil.rmtree(wd / "results", ignore_errors=True)
     r = snakemake(
-        wd, "--rerun-triggers", "mtime", *tool_targets(wd), log=WORK / f"workflow.{i}.log"
+        wd, *tool_targets(wd), "--rerun-triggers", "mtime", log=WORK / f"workflow.{i}.log"
     )
     bench = [pd.read_csv(p, sep="\t") for p in (wd / "results/benchmarks").rglob("*.tsv")]
     b = pd.concat(bench)
@@ -245,6 +245,48 @@ def section_workflow(args) -> str:
         f"(ratio {med['workflow'] / med['by hand']:.2f}); floor Σ tool CPU ÷ {CORES} cores "
         f"= {floor:.1f} s; workflow wall / floor = {med['workflow'] / floor:.2f} "
         "(aim ≤ 1.1).\n"
+    )
+
+
+def step_name(rel: Path) -> str:
+    """Benchmark file (relative to results/benchmarks) -> its step, e.g. map/units/S1/L1 ->
+    bwa_mem, calls/chunk.0 -> calls: chunk."""
+    parts = rel.with_suffix("").parts
+    if parts[0] == "map":
+        return "bwa_mem | fixmate | sort" if parts[1] == "units" else "merge | markdup, index"
+    if parts[0] in ("calls", "reference", "demo"):
+        stem = parts[1].rstrip("0123456789.").split(".")[0]
+        return f"{parts[0]}: {stem}"
+    return parts[0]
+
+
+def section_steps(args) -> str:
+    """Where the time goes: Σ per step of the last workflow run's benchmark files."""
+    wd = WORK / f"cohort{args.n_samples}"
+    root = wd / "results/benchmarks"
+    rows = []
+    for p in sorted(root.rglob("*.tsv")):
+        b = pd.read_csv(p, sep="\t")
+        rows.append({"step": step_name(p.relative_to(root)), "s": b["s"].sum(),
+                     "cpu": b["cpu_time"].sum(), "rss": b["max_rss"].max()})  # fmt: skip
+    if not rows:
+        return "## Where the time goes\n\nNo workflow run in bench/work yet.\n"
+    t = (
+        pd.DataFrame(rows)
+        .groupby("step")
+        .agg(jobs=("s", "size"), s=("s", "sum"), cpu=("cpu", "sum"), rss=("rss", "max"))
+    )
+    t = t.sort_values("cpu", ascending=False)
+    total = t["cpu"].sum()
+    out = [
+        {"step": k, "jobs": int(r.jobs), "Σ wall s": f"{r.s:.1f}", "Σ CPU s": f"{r.cpu:.1f}",
+         "share of CPU": f"{r.cpu / total:.0%}", "max RSS MB": f"{r.rss:.0f}"}
+        for k, r in t.iterrows()
+    ]  # fmt: skip
+    return (
+        "## Where the time goes (workflow, last run, from results/benchmarks)\n\n"
+        + table(out, ["step", "jobs", "Σ wall s", "Σ CPU s", "share of CPU", "max RSS MB"])
+        + f"\nΣ CPU {total:.1f} s over {int(t['jobs'].sum())} jobs.\n"
     )
 
 
@@ -402,7 +444,8 @@ def section_dag(args) -> str:
     script = BENCH / "dag.py"
     if not script.exists():
         return "## 4. DAG\n\n`bench/dag.py` (issue 5) is not there yet: skipped.\n"
-    cmd = [PY, str(script)] + (["--quick"] if args.quick else [])
+    quick = ["--sizes", "100", "--add-to", "100", "--modes", "joint"]
+    cmd = [PY, str(script)] + (quick if args.quick else [])
     p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=3600)
     if p.returncode != 0:
         err = p.stderr[-2000:]
@@ -485,6 +528,7 @@ def section_accuracy(args) -> str:
 MARK = "<!-- section: "
 SECTIONS = {
     "workflow": section_workflow,
+    "steps": section_steps,
     "matrix": section_matrix,
     "model": section_model,
     "dag": section_dag,
