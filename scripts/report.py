@@ -635,18 +635,23 @@ def plot_pca(pca: pd.DataFrame, variance: pd.DataFrame, samples: pd.DataFrame, c
         if a not in data or b not in data:
             _message(ax, f"fewer than {b[2:]} PCs")
             continue
-        for i, g in enumerate(groups):
-            sub = data[data[column] == g]
-            ax.scatter(
-                sub[a],
-                sub[b],
-                s=8 if n > 500 else 30,
-                alpha=0.6 if n > 500 else 0.9,
-                color=colour(i) if g else GREY,
-                marker=marker(i) if g else "x",
-                linewidths=0.3 if g else 1,
-                label=f"{g or UNLABELLED} ({len(sub)})",
-            )
+        # Large cohorts: groups are drawn in interleaved slices, so that no group is
+        # hidden under the groups drawn after it.
+        slices = 10 if n > 500 else 1
+        for k in range(slices):
+            for i, g in enumerate(groups):
+                sub = data[data[column] == g]
+                part = sub.iloc[k::slices]
+                ax.scatter(
+                    part[a],
+                    part[b],
+                    s=8 if n > 500 else 30,
+                    alpha=0.6 if n > 500 else 0.9,
+                    color=colour(i) if g else GREY,
+                    marker=marker(i) if g else "x",
+                    linewidths=0.3 if g else 1,
+                    label=f"{g or UNLABELLED} ({len(sub)})" if k == 0 else None,
+                )
         ax.set_xlabel(f"{a} ({100 * ratio.get(a, np.nan):.1f} % of variance)")
         ax.set_ylabel(f"{b} ({100 * ratio.get(b, np.nan):.1f} % of variance)")
         ax.set_title(f"{a} vs {b}, coloured by {name}")
