@@ -290,6 +290,7 @@ FIGURES = [
     "variants/sites.png",
     "variants/samples.png",
     "population/pca_label.png",
+    "population/pca_population.png",  # report.color_by: [population] (config.yaml)
     "association/manhattan.png",
     "association/qq.png",
     "model/roc.png",
@@ -382,3 +383,15 @@ def test_snakemake_report_html(small_demo):
     assert out.stat().st_size > 200_000
     for category in ("QC", "Mapping", "Variants", "Population structure", "Association", "Model"):
         assert category in html, category
+
+
+def test_color_by_column_missing_from_sheet_is_skipped(tmp_path):
+    """A `report.color_by` column the sheet lacks gives a warning, not an error."""
+    from conftest import small_demo_sheets
+
+    small_demo_sheets(tmp_path)
+    sheet = tmp_path / "config/samples.tsv"
+    table = pd.read_csv(sheet, sep="\t", dtype=str, keep_default_na=False)
+    table.drop(columns="population").to_csv(sheet, sep="\t", index=False)
+    proc = snakemake(tmp_path, "-n", "--quiet", "rules", timeout=300)
+    assert "has no column 'population'; skipped" in proc.stdout + proc.stderr
