@@ -96,6 +96,16 @@ def unit_where(wildcards):
     return f"sample {wildcards.sample}, unit {wildcards.unit} ({config['units']})"
 
 
+def labels_checked(wildcards):
+    """No file (an input of rule model): fails the DAG, before any job, when the labels
+    allow no cross-validation; runs that need no model need no labels."""
+    try:
+        sheets.check_labels(samples, config)
+    except sheets.SheetError as e:
+        raise WorkflowError(str(e)) from None
+    return []
+
+
 def get_trim_report(wildcards):
     mode = "pe" if is_paired(wildcards) else "se"
     return f"results/trim/{wildcards.sample}/{wildcards.unit}.{mode}.json"

@@ -1,15 +1,6 @@
 # Random forest on the labelled samples: repeated stratified CV with every
 # fitted step inside the folds, the same CV on shuffled labels, then a final
 # model refit on all labelled samples and saved with skops.
-def labels_checked(wildcards):
-    """No file: fails the DAG, before any job, when the labels allow no cross-validation."""
-    try:
-        sheets.check_labels(samples, config)
-    except sheets.SheetError as e:
-        raise WorkflowError(str(e)) from None
-    return []
-
-
 rule model:
     input:
         labels_checked,
