@@ -97,7 +97,7 @@ def unit_where(wildcards):
 
 
 def labels_checked(wildcards):
-    """No file (an input of rule model): fails the DAG, before any job, when the labels
+    """No file (an input of the model step): fails the DAG, before any job, when the labels
     allow no cross-validation; runs that need no model need no labels."""
     try:
         sheets.check_labels(samples, config)
