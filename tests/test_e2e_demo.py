@@ -69,4 +69,7 @@ def test_growing_the_sheet_reruns_only_the_new_sample(run):
     # The cohort steps rerun; nothing else (no reference, no index, no simulation).
     cohort = {"call_chunk", "gather_calls", "vcf_stats", "filter_vcf", "matrix", "features"}
     cohort |= {"association", "model", "predict", "all"}
+    # The report's figures, summary and MultiQC: one job per figure group, not per sample.
+    cohort |= {"report_qc", "multiqc", "report_variants", "report_population"}
+    cohort |= {"report_association", "report_model", "report_predictions", "summary"}
     assert set(jobs) == per_sample | cohort
