@@ -33,7 +33,7 @@ OKABE_ITO = [
 ]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 GREY = "#999999"
-MAX_NAMED = 60  # above this many samples, per-sample plots become distributions
+MAX_NAMED = 100  # above this many samples, per-sample plots become distributions
 DPI = 150
 UNLABELLED = "unlabelled"
 
@@ -74,7 +74,10 @@ def _message(ax, text):
 
 def _width(n, per=0.25, base=4.0, lo=8.0, hi=16.0):
     """Figure width (inches): grows with named samples, fixed for distributions."""
-    return lo if n > MAX_NAMED else max(lo, min(per * n + base, hi))
+    if n > MAX_NAMED:
+        return lo
+    per = min(per, 0.15) if n > 40 else per  # smaller names from 40 samples on
+    return max(lo, min(per * n + base, max(hi, 18.0)))
 
 
 def _legend_above(ax, ncol=3, **kw):
@@ -87,10 +90,11 @@ def _sample_axis(ax, names, horizontal=False):
     """Sample names on the axis when few, else a plain count of samples."""
     n = len(names)
     if n <= MAX_NAMED:
+        size = 6 if n > 40 else None
         if horizontal:
-            ax.set_yticks(np.arange(n), names)
+            ax.set_yticks(np.arange(n), names, fontsize=size)
         else:
-            ax.set_xticks(np.arange(n), names, rotation=90)
+            ax.set_xticks(np.arange(n), names, rotation=90, fontsize=size)
     elif horizontal:
         ax.set_yticks([])
         ax.set_ylabel(f"{n} samples")
@@ -549,7 +553,13 @@ def plot_sample_stats(samples: pd.DataFrame, path):
     samples["heterozygosity"] = pd.to_numeric(samples["heterozygosity"], errors="coerce")
     n = len(samples)
     groups = _groups(samples["label"])
-    fig, axes = plt.subplots(1, 3, figsize=(_width(n, per=0.3, base=6, lo=13, hi=18), 4))
+    if 40 < n <= MAX_NAMED:  # named bars need the full width: one panel per row
+        fig, grid = plt.subplot_mosaic(
+            [["miss", "miss"], ["het", "het"], ["scatter", "."]], figsize=(_width(n), 12)
+        )
+        axes = [grid["miss"], grid["het"], grid["scatter"]]
+    else:
+        fig, axes = plt.subplots(1, 3, figsize=(_width(n, per=0.3, base=6, lo=13, hi=18), 4))
     for ax, col, ylabel in (
         (axes[0], "missingness", "% genotypes missing"),
         (axes[1], "heterozygosity", "% of called genotypes heterozygous"),
@@ -964,7 +974,7 @@ def plot_predictions(pred: pd.DataFrame, path):
                 f"{s} [{t}]" if t else s
                 for s, t in zip(names, order["true_label"].fillna("").astype(str), strict=True)
             ]
-        ax.set_xticks(x, names, rotation=90)
+        ax.set_xticks(x, names, rotation=90, fontsize=6 if n > 40 else None)
         for xi, cls in zip(x, order["predicted"].astype(str), strict=True):
             ax.text(xi, 1.01, cls, ha="center", va="bottom", fontsize=7, rotation=90)
         ax.set_ylim(0, 1.18 if max(len(c) for c in classes) < 8 else 1.3)
