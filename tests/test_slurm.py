@@ -1,0 +1,136 @@
+"""The SLURM profile, for real: a single-node SLURM on localhost (.ci/slurm-local.sh) runs the
+small demo through sbatch (a copy of the local run with three samples' read steps and every
+cohort step to redo), and its calls and genotype matrix equal the local run's.
+
+Needs root (the daemons and /etc/slurm/slurm.conf) and, when SLURM is not installed, apt-get;
+skipped otherwise. Only the daemons this test started are stopped.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pandas as pd
+import pysam
+import pytest
+from conftest import copy_run
+from helpers import REPO, snakemake
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = REPO / ".ci" / "slurm-local.sh"
+# Outside pytest's private tmp: munged wants every folder above its socket searchable.
+STATE = f"/tmp/slurm-local-pytest-{os.getpid()}"
+TARGETS = ["results/calls/cohort.vcf.gz", "results/matrix/genotypes.parquet"]
+
+
+def _slurm_env():
+    return {**os.environ, "SLURM_CONF": "/etc/slurm/slurm.conf"}
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    if os.geteuid() != 0:
+        pytest.skip("a local SLURM needs root (daemons, /etc/slurm/slurm.conf)")
+    if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
+        pytest.skip("SLURM is not installed and there is no apt-get to install it")
+    if subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True).returncode == 0:
+        pytest.skip("a slurmctld is already running on this machine; not starting a second one")
+    subprocess.run([str(SCRIPT), "start", STATE], check=True, timeout=600)
+    try:
+        yield STATE
+    finally:
+        subprocess.run([str(SCRIPT), "stop", STATE], timeout=120)
+        shutil.rmtree(STATE, ignore_errors=True)
+
+
+def _sbatch_jobs():
+    """{job id: (comment, state)} of every job the controller knows (MinJobAge keeps finished
+    ones); the executor plugin puts the rule (or group) name in the comment."""
+    out = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", "%i %k %T"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_slurm_env(),
+    ).stdout
+    return {f[0]: (f[1], f[2]) for f in (line.split() for line in out.splitlines())}
+
+
+def _records(path):
+    """Every record's site and per-sample genotype and depth (header lines with dates and
+    command lines are left out)."""
+    with pysam.VariantFile(str(path)) as vcf:
+        samples = list(vcf.header.samples)
+        return samples, [
+            (
+                r.chrom,
+                r.pos,
+                r.ref,
+                r.alts,
+                round(r.qual, 2) if r.qual is not None else None,
+                tuple((r.samples[s]["GT"], r.samples[s].get("DP")) for s in samples),
+            )
+            for r in vcf
+        ]
+
+
+# Samples whose read steps run again on SLURM (S012 has two lanes): the others' BAMs are
+# kept from the local run, so that the test stays within a few minutes on 2 cores.
+REMAP = ("S001", "S002", "S012")
+
+
+def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
+    local, _, _ = small_demo
+    workdir = copy_run(local, tmp_path / "slurm_run")
+    for s in REMAP:
+        for path in [*(workdir / "results/map").glob(f"{s}.*"), workdir / f"results/trim/{s}"]:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        shutil.rmtree(workdir / f"results/map/units/{s}", ignore_errors=True)
+    for target in TARGETS:
+        (workdir / target).unlink()
+    before = _sbatch_jobs()
+    start = time.monotonic()
+    proc = snakemake(
+        workdir,
+        *TARGETS,
+        "--workflow-profile",
+        str(REPO / "profiles" / "slurm"),
+        # Test-only: no accounting here, so job states come from squeue; a short first wait.
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "3",
+        "--seconds-between-status-checks",
+        "2",
+        "--latency-wait",
+        "5",
+        "--slurm-no-account",
+        # The profile groups one sample's read steps per job; here all three in one job.
+        "--group-components",
+        f"persample={len(REMAP)}",
+        timeout=900,
+    )
+    elapsed = time.monotonic() - start
+    jobs = {k: v for k, v in _sbatch_jobs().items() if k not in before}
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stderr)
+    print(f"SLURM run: {elapsed:.0f} s, {len(jobs)} sbatch jobs, snakemake: {done}")
+    # Every job of the run went through sbatch and completed there: the read steps of the
+    # three samples as one group job, every cohort job on its own.
+    assert done, proc.stderr[-3000:]
+    assert {state for _, state in jobs.values()} == {"COMPLETED"}
+    rules = sorted(comment for comment, _ in jobs.values())
+    assert rules == sorted(
+        ["rule_persample_bwa_mem_cutadapt_pe_markdup"]
+        + [f"rule_call_chunk_wildcards_{i}" for i in range(3)]
+        + ["rule_gather_calls", "rule_filter_vcf", "rule_matrix"]
+    )
+    # 4 trim + 4 map (S012 has two lanes) + 3 markdup in the group, 6 cohort jobs.
+    assert done[-1] == ("17", "17")
+    # The same calls and the same matrix as the local run.
+    assert _records(workdir / TARGETS[0]) == _records(local / TARGETS[0])
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(workdir / TARGETS[1]), pd.read_parquet(local / TARGETS[1])
+    )
