@@ -15,7 +15,8 @@ pseudonyms. The real name -> pseudonym table is written apart, to `privacy.mappi
 files they create are not readable by group or others.
 
 Rule `pseudonymise_vcf` (input_vcf mode): renames every sample of the input VCF to its
-pseudonym with `bcftools reheader`.
+pseudonym with `bcftools reheader`, keeping only the structural header lines (commands
+and other meta lines can carry names, e.g. BAM paths).
 """
 
 import hashlib
@@ -154,20 +155,42 @@ def parse_umask(value) -> int | None:
     return int(text, 8)
 
 
-def reheader_vcf(vcf, out, key: bytes, bcftools="bcftools") -> dict:
-    """Copy `vcf` to `out` (bgzipped, indexed) with every sample renamed to its pseudonym."""
-    names = subprocess.run(
-        [bcftools, "query", "-l", str(vcf)], check=True, capture_output=True, text=True
-    ).stdout.split()
+# Header lines kept in a pseudonymised VCF: the structure only. Command, source, sample
+# and pedigree lines may carry real names (e.g. the BAM paths of a bcftools command).
+KEEP_HEADER = ("##fileformat=", "##INFO=", "##FORMAT=", "##FILTER=", "##ALT=", "##contig=")
+
+
+def pseudonymised_header(header: str, key: bytes) -> tuple[str, dict]:
+    """(header text with structural lines only and pseudonymised samples, {name: pseudonym})."""
+    lines = header.splitlines()
+    chrom = [line for line in lines if line.startswith("#CHROM")]
+    if len(chrom) != 1:
+        raise ValueError("VCF header without a #CHROM line")
+    fields = chrom[0].split("\t")
+    names = fields[9:]
     mapping = pseudonyms(names, key)
+    kept = [line for line in lines if line.startswith(KEEP_HEADER)]
+    new_chrom = "\t".join(fields[:9] + [mapping[n] for n in names])
+    return "\n".join([*kept, new_chrom]) + "\n", mapping
+
+
+def reheader_vcf(vcf, out, key: bytes, bcftools="bcftools") -> dict:
+    """Copy `vcf` to `out` (bgzipped, indexed) with every sample renamed to its pseudonym
+    and only the structural header lines kept."""
+    header = subprocess.run(
+        [bcftools, "view", "-h", str(vcf)], check=True, capture_output=True, text=True
+    ).stdout
+    text, mapping = pseudonymised_header(header, key)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
-        fh.write("".join(f"{mapping[n]}\n" for n in names))
+        fh.write(text)
     tmp = f"{out}.reheader.tmp"
     try:
         # reheader keeps the input's format (VCF, VCF.gz or BCF); view writes bgzip.
-        subprocess.run([bcftools, "reheader", "-s", fh.name, "-o", tmp, str(vcf)], check=True)
-        subprocess.run([bcftools, "view", "-Oz", "-o", f"{out}.tmp.vcf.gz", tmp], check=True)
+        subprocess.run([bcftools, "reheader", "-h", fh.name, "-o", tmp, str(vcf)], check=True)
+        subprocess.run(
+            [bcftools, "view", "--no-version", "-Oz", "-o", f"{out}.tmp.vcf.gz", tmp], check=True
+        )
         os.replace(f"{out}.tmp.vcf.gz", out)
         subprocess.run([bcftools, "index", "-f", "-t", str(out)], check=True)
     finally:

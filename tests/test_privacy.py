@@ -19,7 +19,8 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
-from helpers import REPO, planned_jobs, snakemake
+from conftest import SMALL
+from helpers import REPO, deep_update, planned_jobs, setup_workdir, snakemake
 
 sys.path.insert(0, str(REPO / "scripts"))
 import privacy  # noqa: E402
@@ -76,6 +77,18 @@ def test_sheets_renamed_and_mapping_private(tmp_path):
     mtime = mapping.stat().st_mtime_ns
     assert not privacy.write_mapping(table, mapping)  # unchanged: not rewritten
     assert mapping.stat().st_mtime_ns == mtime
+
+
+def test_vcf_header_keeps_structure_drops_names():
+    header = (
+        "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=10>\n"
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+        "##bcftools_mpileupCommand=mpileup results/map/S001.bam results/map/S002.bam\n"
+        "##SAMPLE=<ID=S001>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS001\tS002\n"
+    )
+    text, mapping = privacy.pseudonymised_header(header, KEY)
+    assert "S00" not in text and text.count("\n") == 4
+    assert text.splitlines()[-1].split("\t")[9:] == [mapping["S001"], mapping["S002"]]
 
 
 def test_parse_umask():
@@ -223,3 +236,30 @@ def test_pseudonymised_run_has_no_real_names(small_demo, tmp_path):
     other = pd.read_csv(work / "private/other_map.tsv", sep="\t")
     assert list(other["sample"]) == list(mapping["sample"])
     assert not set(other["pseudonym"]) & set(mapping["pseudonym"])
+
+
+def test_pseudonymised_input_vcf(small_demo, tmp_path):
+    """From a VCF with real names: the ML steps see a reheadered copy, nothing leaks."""
+    reference, samples, _ = small_demo
+    setup_workdir(
+        tmp_path,
+        deep_update(
+            SMALL,
+            {
+                "demo": {"enabled": False},
+                "input_vcf": str(reference / "results/calls/cohort.vcf.gz"),
+                "samples": str(reference / "config/samples.tsv"),
+                "reference": {"fasta": ""},
+                "report": {"multiqc": False},
+            },
+        ),
+    )
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private/pseudonym.key").write_bytes(KEY)
+    _privacy_config(tmp_path, "private/pseudonym.key", umask="")
+    snakemake(tmp_path)
+    with pysam.VariantFile(str(tmp_path / "results/privacy/input.vcf.gz")) as vcf:
+        assert sorted(vcf.header.samples) == sorted(privacy.pseudonym(s, KEY) for s in samples)
+    pred = pd.read_csv(tmp_path / "results/predict/predictions.tsv", sep="\t")
+    assert pred["sample"].str.fullmatch(r"P-[0-9a-f]{12}").all() and len(pred) >= 1
+    assert _leaks(tmp_path / "results", [f"S{i:03d}" for i in range(1, 13)]) == []
