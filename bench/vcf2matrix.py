@@ -79,6 +79,12 @@ def bcftools_matrix(cmd: str, n: int) -> np.ndarray:
     return mat
 
 
+def cpu() -> float:
+    """User + system CPU seconds of this process and its waited-for children."""
+    a, b = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def main(method, vcf, prefix):
     import shlex
 
@@ -89,33 +95,34 @@ def main(method, vcf, prefix):
         import filter as _f  # noqa: F401
         import matrix as _m  # noqa: F401
 
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu()
         res.update(sites_out=0, samples=0)
     elif method == "ours_filter":
         import filter as vcffilter
 
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu()
         counts = vcffilter.filter_vcf(vcf, f"{prefix}.filtered.vcf.gz", PARAMS, 2)
         res["sites_out"] = int(counts.set_index("filter").loc["output", "remaining"])
         res["samples"] = counts.attrs["samples"]
     elif method == "ours_matrix":
         import matrix
 
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu()
         g, sites, samples = matrix.build_matrix(vcf, None, "phenotype", 2)
         res["build_seconds"] = time.perf_counter() - start
+        res["build_cpu"] = cpu() - cpu0
         res["build_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         out = [f"{prefix}.genotypes.parquet", f"{prefix}.sites.tsv", f"{prefix}.samples.tsv"]
         matrix.write_matrix(g, sites, samples, *out)
         res.update(sites_out=g.shape[1], samples=g.shape[0])
     elif method == "bcftools_query":
         n = n_samples(vcf)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu()
         mat = bcftools_matrix(f"bcftools query -f '[%GT\\t]\\n' {q}", n)
         res.update(sites_out=mat.shape[0], samples=n)
     elif method == "bcftools_pipe":
         n = n_samples(vcf)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu()
         filt = shlex.join(BCFTOOLS_FILTER)
         cmd = f"bcftools view -Ou {filt} {q} | bcftools query -f '[%GT\\t]\\n'"
         mat = bcftools_matrix(cmd, n)
@@ -123,13 +130,14 @@ def main(method, vcf, prefix):
     elif method == "allel":
         import allel
 
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu()
         data = allel.read_vcf(str(vcf), fields=["calldata/GT"], alt_number=1)
         mat = allel.GenotypeArray(data["calldata/GT"]).to_n_alt(fill=-1, dtype="i1")
         res.update(sites_out=mat.shape[0], samples=mat.shape[1])
     else:
         raise SystemExit(f"unknown method {method}")
     res["seconds"] = time.perf_counter() - start
+    res["cpu"] = cpu() - cpu0
     print(json.dumps(res))
 
 
