@@ -262,7 +262,7 @@ def step_name(rel: Path) -> str:
     bwa_mem, calls/chunk.0 -> calls: chunk."""
     parts = rel.with_suffix("").parts
     if parts[0] == "map":
-        return "bwa_mem | fixmate | sort" if parts[1] == "units" else "merge | markdup, index"
+        return "bwa_mem \\| fixmate \\| sort" if parts[1] == "units" else "merge \\| markdup, index"
     if parts[0] in ("calls", "reference", "demo"):
         stem = parts[1].rstrip("0123456789.").split(".")[0]
         return f"{parts[0]}: {stem}"
@@ -295,7 +295,10 @@ def section_steps(args) -> str:
     return (
         "## Where the time goes (workflow, last run, from results/benchmarks)\n\n"
         + table(out, ["step", "jobs", "Σ wall s", "Σ CPU s", "share of CPU", "max RSS MB"])
-        + f"\nΣ CPU {total:.1f} s over {int(t['jobs'].sum())} jobs.\n"
+        + f"\nΣ CPU {total:.1f} s over {int(t['jobs'].sum())} jobs. Snakemake samples a job's "
+        "CPU with psutil while it runs, so short-lived children (samtools, most of bwa and "
+        "cutadapt) are missed: read the CPU column as a lower bound and Σ wall as the "
+        "per-step cost under this load.\n"
     )
 
 
