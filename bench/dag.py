@@ -208,7 +208,9 @@ def markdown(rows, adds):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
-    ap.add_argument("--add-to", type=int, default=1000, help="cohort size for the add-one count")
+    ap.add_argument(
+        "--add-to", type=int, default=1000, help="cohort size for the add-one count (0: skip)"
+    )
     ap.add_argument("--modes", nargs="+", default=["joint", "gvcf"], choices=["joint", "gvcf"])
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK, help="scratch folder")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
@@ -216,7 +218,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     rows = bench_sizes(args.sizes, args.work)
-    adds = [bench_add_one(args.add_to, args.work, mode) for mode in args.modes]
+    adds = [bench_add_one(args.add_to, args.work, mode) for mode in args.modes if args.add_to]
     print(markdown(rows, adds))
     if args.json:
         args.json.write_text(json.dumps({"dry_run": rows, "add_one": adds}, indent=2) + "\n")

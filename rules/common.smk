@@ -49,6 +49,12 @@ try:
 except privacy.PrivacyError as e:
     raise WorkflowError(str(e)) from None
 
+# The sheets' file line numbers serve the checks above only. pandas deep-copies
+# DataFrame.attrs on every .loc, so keeping them made each per-sample lookup O(samples)
+# and the DAG O(samples^2) (bench/dag.py: 1,000 samples, most of the dry run).
+for _sheet in (samples, units) if FROM_READS else (samples,):
+    _sheet.attrs.pop("lines", None)
+
 SAMPLES = sorted(samples.index)
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
