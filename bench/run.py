@@ -459,8 +459,8 @@ def section_model(args) -> str:
         + table(rows, cols)
         + "\nProfile (py-spy, 200 × 2,000, n_jobs 1): ~65 % of `train()` is "
         "`SimpleImputer(strategy='most_frequent')` fitting (scikit-learn's per-column "
-        "`scipy.stats.mode` loop) in every fold, not the forest; time grows faster than "
-        "linearly with SNPs. A vectorised most-frequent imputer (np.bincount over the "
+        "`scipy.stats.mode` loop) in every fold, not the forest. A vectorised "
+        "most-frequent imputer (np.bincount over the "
         "0/1/2 codes) would remove most of it (scripts/model.py, not changed here).\n"
     )
 
