@@ -28,6 +28,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WORK = REPO / "bench" / "work" / "dag"
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import job_counts  # noqa: E402  (the dry-run job table parser the tests use)
+
 READ_LEN = 100
 
 
@@ -97,21 +100,6 @@ def run_snakemake(workdir, *args):
     if proc.returncode != 0:
         raise RuntimeError(f"snakemake {' '.join(args)} failed:\n{proc.stderr[-4000:]}")
     return proc, wall, cpu
-
-
-def job_counts(text):
-    """{rule: count} from Snakemake's job stats table."""
-    jobs, in_table = {}, False
-    for line in text.splitlines():
-        fields = line.split()
-        if fields[:2] == ["job", "count"]:
-            in_table, jobs = True, {}
-        elif in_table and len(fields) == 2 and fields[1].isdigit():
-            if fields[0] == "total":
-                in_table = False
-            else:
-                jobs[fields[0]] = int(fields[1])
-    return jobs
 
 
 def dry_run(workdir):

@@ -53,6 +53,18 @@ def small_demo(tmp_path_factory):
     return workdir, samples, units
 
 
+def from_small_demo_vcf(workdir, reference, overrides=None):
+    """Config in `workdir` that starts the ML steps from the small demo run's cohort VCF
+    (`reference`: the `small_demo` workdir) with its samples sheet; no reads, no reference."""
+    start = {
+        "demo": {"enabled": False},
+        "input_vcf": str(reference / "results/calls/cohort.vcf.gz"),
+        "samples": str(reference / "config/samples.tsv"),
+        "reference": {"fasta": ""},
+    }
+    return setup_workdir(workdir, deep_update(deep_update(SMALL, start), overrides or {}))
+
+
 def copy_run(src, dst):
     """A copy of a finished run (config, sheets, resources, results, .snakemake
     metadata) that a test may change freely."""

@@ -100,11 +100,10 @@ def compare(truth, called):
     }
 
 
-def planned_jobs(workdir, *args):
-    """{rule: count} of the jobs a dry run of the workflow would run."""
-    proc = snakemake(workdir, "-n", *args)
+def job_counts(text):
+    """{rule: count} from the job stats table Snakemake prints."""
     jobs, in_table = {}, False
-    for line in (proc.stdout + proc.stderr).splitlines():
+    for line in text.splitlines():
         fields = line.split()
         if fields[:2] == ["job", "count"]:
             in_table, jobs = True, {}
@@ -114,3 +113,9 @@ def planned_jobs(workdir, *args):
             else:
                 jobs[fields[0]] = int(fields[1])
     return jobs
+
+
+def planned_jobs(workdir, *args):
+    """{rule: count} of the jobs a dry run of the workflow would run."""
+    proc = snakemake(workdir, "-n", *args)
+    return job_counts(proc.stdout + proc.stderr)

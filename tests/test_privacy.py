@@ -19,8 +19,8 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
-from conftest import SMALL
-from helpers import REPO, deep_update, planned_jobs, setup_workdir, snakemake
+from conftest import from_small_demo_vcf
+from helpers import REPO, planned_jobs, snakemake
 
 sys.path.insert(0, str(REPO / "scripts"))
 import privacy  # noqa: E402
@@ -241,18 +241,10 @@ def test_pseudonymised_run_has_no_real_names(small_demo, tmp_path):
 def test_pseudonymised_input_vcf(small_demo, tmp_path):
     """From a VCF with real names: the ML steps see a reheadered copy, nothing leaks."""
     reference, samples, _ = small_demo
-    setup_workdir(
+    from_small_demo_vcf(
         tmp_path,
-        deep_update(
-            SMALL,
-            {
-                "demo": {"enabled": False},
-                "input_vcf": str(reference / "results/calls/cohort.vcf.gz"),
-                "samples": str(reference / "config/samples.tsv"),
-                "reference": {"fasta": ""},
-                "report": {"multiqc": False},
-            },
-        ),
+        reference,
+        {"report": {"multiqc": False}},
     )
     (tmp_path / "private").mkdir()
     (tmp_path / "private/pseudonym.key").write_bytes(KEY)

@@ -22,8 +22,8 @@ import textwrap
 import pandas as pd
 import pytest
 import skops.io as sio
-from conftest import SMALL
-from helpers import REPO, deep_update, setup_workdir
+from conftest import from_small_demo_vcf
+from helpers import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
 import model  # noqa: E402
@@ -168,18 +168,7 @@ def test_no_network_at_run_time(small_demo, tmp_path):
 
     # The ML steps for real, from the small demo's cohort VCF.
     work = tmp_path / "offline"
-    setup_workdir(
-        work,
-        deep_update(
-            SMALL,
-            {
-                "demo": {"enabled": False},
-                "input_vcf": str(reference / "results/calls/cohort.vcf.gz"),
-                "samples": str(reference / "config/samples.tsv"),
-                "reference": {"fasta": ""},
-            },
-        ),
-    )
+    from_small_demo_vcf(work, reference)
     run = _snakemake_offline(work, env)
     assert run.returncode == 0, run.stderr[-4000:]
     assert (work / "results/model/metrics.json").exists()
@@ -193,18 +182,10 @@ def test_tampered_model_refused_by_the_workflow(small_demo, tampered, tmp_path):
     in its log, and the payload never runs."""
     reference, _, _ = small_demo
     work = tmp_path / "predict"
-    setup_workdir(
+    from_small_demo_vcf(
         work,
-        deep_update(
-            SMALL,
-            {
-                "demo": {"enabled": False},
-                "input_vcf": str(reference / "results/calls/cohort.vcf.gz"),
-                "samples": str(reference / "config/samples.tsv"),
-                "reference": {"fasta": ""},
-                "predict_with": str(tampered["path"]),
-            },
-        ),
+        reference,
+        {"predict_with": str(tampered["path"])},
     )
     env = dict(os.environ, PYTHONPATH=str(tampered["path"].parent))  # payload importable
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work)]
