@@ -14,9 +14,7 @@ Labelled samples only; a sample's missing genotype (-1) leaves that SNP's test o
   PCs are not used there (multinomial regression is out of scope).
 
 The positive class is the second of the sorted class names, as in scripts/model.py.
-lambda_GC = median 1-df chi² / 0.4549: of `stat` with two classes (the allelic or LR chi², so
-that the discrete, conservative Fisher p-values of rare alleles do not pull it to 0), of the
-p-values as 1-df chi² quantiles otherwise.
+lambda_GC = median of the p-values as 1-df chi² quantiles / 0.4549.
 """
 
 import json
@@ -179,18 +177,13 @@ def genotype_class_tests(g, codes, n_classes, ploidy=2) -> pd.DataFrame:
     )
 
 
-def lambda_gc(p, stat=None) -> float:
-    """Genomic inflation: median 1-df chi² / its null median. The chi² are `stat` when
-    given (1-df statistics), else the p-values' 1-df chi² quantiles."""
+def lambda_gc(p) -> float:
+    """Genomic inflation: median 1-df chi² quantile of the p-values / its null median."""
     p = np.asarray(p, dtype=float)
-    if stat is None:
-        chi2 = stats.chi2.isf(np.clip(p, 1e-300, 1), 1)
-    else:
-        chi2 = np.where(np.isfinite(p), np.asarray(stat, dtype=float), np.nan)
-    chi2 = chi2[np.isfinite(chi2)]
-    if not len(chi2):
+    p = p[np.isfinite(p)]
+    if not len(p):
         return float("nan")
-    return float(np.median(chi2) / CHI2_MEDIAN)
+    return float(np.median(stats.chi2.isf(np.clip(p, 1e-300, 1), 1)) / CHI2_MEDIAN)
 
 
 def associate(genotypes, samples, sites=None, pcs=None, params=None, ploidy=2):
@@ -248,7 +241,7 @@ def associate(genotypes, samples, sites=None, pcs=None, params=None, ploidy=2):
         "n_snps": len(table),
         "n_tested": m,
         "n_fisher": int((table["test"] == "fisher").sum()),
-        "lambda_gc": _round(lambda_gc(table["p"], table["stat"] if len(classes) == 2 else None)),
+        "lambda_gc": _round(lambda_gc(table["p"])),
         "bonferroni_threshold": _round(0.05 / m) if m else None,
         "n_significant_bonferroni": int((table["p"] < 0.05 / max(m, 1)).sum()),
         "min_p": _round(table["p"].min()) if m else None,
