@@ -44,6 +44,14 @@ def small_demo_sheets(workdir, leave_out=LEFT_OUT, overrides=None):
     return list(samples["sample"]), units
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the small demo run is end to end, whatever its module says:
+    `-m "not e2e"` must never start a workflow run through this fixture."""
+    for item in items:
+        if "small_demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory):
     """(workdir, samples, units) of one complete local run of the small demo."""
