@@ -100,6 +100,22 @@ def compare(truth, called):
     }
 
 
+def demo_calls_vs_truth(workdir, vcf, samples):
+    """compare() of `vcf` with the demo truth of `samples`, after checking the VCF holds
+    exactly those samples in that order."""
+    with pysam.VariantFile(str(vcf)) as fh:
+        assert list(fh.header.samples) == list(samples)
+    truth = genotypes(workdir / "resources/demo/truth/truth.vcf.gz", samples)
+    return compare(truth, genotypes(vcf))
+
+
+def assert_demo_calls_good(metrics, floor=0.95):
+    """The small demo's bar: >100 truth SNPs; recall, precision, concordance >= floor."""
+    assert metrics["truth_sites"] > 100
+    for key in ("recall", "precision", "genotype_concordance"):
+        assert metrics[key] >= floor, f"{key} {metrics[key]:.3f} < {floor}"
+
+
 def job_counts(text):
     """{rule: count} from the job stats table Snakemake prints."""
     jobs, in_table = {}, False
