@@ -82,8 +82,7 @@ def write_config(workdir, mode="joint"):
     cfg["samples"] = "config/samples.tsv"
     cfg["units"] = "config/units.tsv"
     cfg["reference"]["fasta"] = "data/ref.fa"
-    cfg["demo"]["enabled"] = False
-    cfg["bcftools"]["mode"] = mode
+    cfg["bcftools"] = {"mode": mode}
     (workdir / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 

@@ -108,10 +108,10 @@ def table(rows: list[dict], columns: list[str]) -> str:
 
 
 def cohort_config(n_samples: int) -> dict:
-    from helpers import deep_update, default_config
+    from helpers import deep_update, demo_config
 
     demo = {"n_samples": n_samples, "n_unlabelled": max(1, n_samples // 4)}
-    return deep_update(default_config(), {"demo": demo})
+    return deep_update(demo_config(), {"demo": demo})
 
 
 def ensure_cohort(n_samples: int) -> Path:

@@ -94,9 +94,6 @@ def get_trimmed(wildcards):
     return [f"{stem}.SE.fastq.gz"]
 
 
-TRIM_ERROR = str(Path(workflow.basedir) / "scripts" / "trim_error.sh")
-
-
 def unit_where(wildcards):
     """'sample S, unit U (units.tsv)': where a failing unit's reads come from."""
     return f"sample {wildcards.sample}, unit {wildcards.unit} ({config['units']})"

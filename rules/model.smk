@@ -23,7 +23,10 @@ rule model:
     resources:
         mem_mb=mem(4000),
     params:
-        model=config["model"],
-        config=config,
+        # n_jobs is the rule's threads: more cores never rerun the model.
+        model={k: v for k, v in config["model"].items() if k != "n_jobs"},
+        # Recorded in the model file's metadata (provenance).
+        filter=config["filter"],
+        features=config["features"],
     script:
         "../scripts/model.py"

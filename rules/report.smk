@@ -107,7 +107,6 @@ if FROM_READS:
                 ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
             ),
             vcf_stats="results/calls/cohort.stats.txt",
-            config=f"{workflow.basedir}/report/multiqc_config.yaml",
         output:
             html=report(
                 "results/multiqc/multiqc_report.html",
@@ -127,28 +126,10 @@ if FROM_READS:
         resources:
             mem_mb=mem(2000),
         params:
-            # Cutadapt logs are linked as <sample>.<unit>.cutadapt.log: MultiQC then
-            # names them by file (not by the user's FASTQ names), like FastQC reports.
-            links=" ".join(f"{log}={name}" for log, name in trim_logs()),
-            # MultiQC on PATH (conda env, ./run), else the one beside Snakemake.
-            python=sys.executable,
-        shell:
-            """
-            (
-                set -euo pipefail
-                tmp=$(mktemp -d)
-                trap 'rm -rf "$tmp"' EXIT
-                for pair in {params.links}; do
-                    ln -s "$(realpath "${{pair%%=*}}")" "$tmp/${{pair#*=}}.cutadapt.log"
-                done
-                rm -rf {output.data:q}
-                mqc=(multiqc)
-                command -v multiqc > /dev/null || mqc=({params.python:q} -m multiqc)
-                "${{mqc[@]}}" --force --no-ansi --config {input.config:q} \
-                    --outdir "$(dirname {output.html:q})" --filename "$(basename {output.html:q})" \
-                    {input.fastqc:q} "$tmp" {input.bamstats:q} {input.vcf_stats:q}
-            ) > {log:q} 2>&1
-            """
+            # Cutadapt logs are linked as <sample>.<unit>.cutadapt.log (scripts/multiqc.py).
+            names=[name for _, name in trim_logs()],
+        script:
+            "../scripts/multiqc.py"
 
 
 if not PREDICT_WITH:

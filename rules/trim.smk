@@ -1,4 +1,5 @@
-# Cutadapt: adapter and quality trimming, minimum length. Trimmed reads are
+# Cutadapt: adapter and quality trimming, minimum length (scripts/trim.py, which also
+# names the broken input file in the log when cutadapt fails). Trimmed reads are
 # temporary (mapping and FastQC read them); the JSON reports are kept.
 rule cutadapt_pe:
     input:
@@ -17,19 +18,10 @@ rule cutadapt_pe:
     resources:
         mem_mb=mem(1000),
     params:
-        a=config["cutadapt"]["adapter_r1"],
-        A=config["cutadapt"]["adapter_r2"],
-        q=config["cutadapt"]["quality"],
-        m=config["cutadapt"]["min_length"],
-        extra=config["cutadapt"]["extra"],
-        # On failure: which input file is broken, where, and the fix (appended to the log).
-        explain=TRIM_ERROR,
+        cutadapt=config["cutadapt"],
         where=unit_where,
-    shell:
-        "cutadapt --cores {threads} -a {params.a} -A {params.A} -q {params.q},{params.q}"
-        " --minimum-length {params.m} {params.extra} --json {output.report:q}"
-        " -o {output.r1:q} -p {output.r2:q} {input:q} > {log:q} 2>&1"
-        " || bash {params.explain:q} {log:q} {params.where:q} {input:q}"
+    script:
+        "../scripts/trim.py"
 
 
 rule cutadapt_se:
@@ -48,15 +40,7 @@ rule cutadapt_se:
     resources:
         mem_mb=mem(1000),
     params:
-        a=config["cutadapt"]["adapter_r1"],
-        q=config["cutadapt"]["quality"],
-        m=config["cutadapt"]["min_length"],
-        extra=config["cutadapt"]["extra"],
-        # On failure: which input file is broken, where, and the fix (appended to the log).
-        explain=TRIM_ERROR,
+        cutadapt=config["cutadapt"],
         where=unit_where,
-    shell:
-        "cutadapt --cores {threads} -a {params.a} -q {params.q}"
-        " --minimum-length {params.m} {params.extra} --json {output.report:q}"
-        " -o {output.se:q} {input:q} > {log:q} 2>&1"
-        " || bash {params.explain:q} {log:q} {params.where:q} {input:q}"
+    script:
+        "../scripts/trim.py"

@@ -36,15 +36,16 @@ def fasta_lengths(path):
 def genome_length(config, base_dir="."):
     """Total reference length in bp, known before any job runs.
 
-    Demo: from the simulator's settings. Otherwise from an index beside the
-    reference or the workflow's own copy (results/reference/genome.fa.fai), else by
-    reading the FASTA once (only until the first run has indexed it).
+    From an index beside the reference or the workflow's own copy
+    (results/reference/genome.fa.fai), else by reading the FASTA once (only until the
+    first run has indexed it). The demo's reference, before the simulator has written
+    it, from the simulator's settings.
     """
-    demo = config["demo"]
-    if demo["enabled"]:
-        return demo["contigs"] * demo["contig_length"]
     base = Path(base_dir)
     fasta = base / config["reference"]["fasta"]
+    demo = config["demo"]
+    if demo["enabled"] and not fasta.exists() and fasta == base / demo["outdir"] / "reference.fa":
+        return demo["contigs"] * demo["contig_length"]
     for fai in (Path(f"{fasta}.fai"), base / "results/reference/genome.fa.fai"):
         if fai.exists() and fai.stat().st_mtime >= fasta.stat().st_mtime:
             return sum(length for _, length in read_fai(fai))

@@ -23,8 +23,8 @@ Every random stream is derived from `seed` (plus fixed stream ids, sample index 
 crc32 of the unit name), and every output is byte-identical for the same parameters.
 
 Use: importable functions (tests), a Snakemake `script:` (rules demo_population and
-demo_reads) and a CLI: `python scripts/demo.py sheets --config config/config.yaml
---samples config/samples.tsv --units config/units.tsv`.
+demo_reads) and a CLI: `python scripts/demo.py sheets --config .test/demo/config.yaml
+--samples .test/demo/samples.tsv --units .test/demo/units.tsv`.
 """
 
 import argparse
@@ -38,23 +38,7 @@ import msprime
 import numpy as np
 import pandas as pd
 import pysam
-
-DEFAULTS = {
-    "outdir": "resources/demo",
-    "seed": 20261122,
-    "n_samples": 96,
-    "n_unlabelled": 8,
-    "populations": 3,
-    "contigs": 2,
-    "contig_length": 40000,
-    "coverage": 12,
-    "read_length": 100,
-    "insert_mean": 260,
-    "insert_sd": 70,
-    "n_causal": 4,
-    "heritability": 0.8,
-}
-ADAPTERS = {"r1": "AGATCGGAAGAGCACACGTCTGAACTCCAGTCA", "r2": "AGATCGGAAGAGCGTCGTGTAGGGAAAGAGTGT"}
+from defaults import schema_defaults, with_defaults
 
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)  # code 0..3 -> ASCII; complement = 3 - code
 GC = 0.41
@@ -72,7 +56,7 @@ STREAM_REF, STREAM_MSP, STREAM_ALT, STREAM_PHENO, STREAM_READS = range(5)
 
 
 def _params(params):
-    return {**DEFAULTS, **params}
+    return with_defaults("demo", params)
 
 
 def _rng(*key):
@@ -390,7 +374,8 @@ def simulate_pairs(haps, contigs, n_pairs, params, rng, adapters=None) -> dict:
     """
     p = _params(params)
     rl = p["read_length"]
-    adapters = {**ADAPTERS, **(adapters or {})}
+    cut = schema_defaults()["cutadapt"]  # the TruSeq adapters cutadapt trims by default
+    adapters = {"r1": cut["adapter_r1"], "r2": cut["adapter_r2"], **(adapters or {})}
     lengths = np.array([n for _, n in contigs])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     contig = rng.choice(len(lengths), n_pairs, p=lengths / lengths.sum())
@@ -535,7 +520,7 @@ def _cli(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sh = sub.add_parser("sheets", help="write samples.tsv and units.tsv of the demo cohort")
-    sh.add_argument("--config", default="config/config.yaml")
+    sh.add_argument("--config", default=".test/demo/config.yaml")
     sh.add_argument("--samples", required=True)
     sh.add_argument("--units", required=True)
     sh.add_argument("--outdir", help="read directory prefix (default: demo.outdir)")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from defaults import with_defaults
 from sklearn.decomposition import PCA
 
 MISSING = -1
-LD_DEFAULTS = {"enabled": True, "r2": 0.8, "window": 50, "step": 5}
 
 # ----------------------------------------------------------------------------- I/O
 
@@ -187,13 +187,13 @@ def select_features(genotypes: pd.DataFrame, sites=None, params=None, ploidy: in
     column: site_id, kept, reason (low_call_rate, low_maf, ld or "pass"; the first filter
     that fails), maf, call_rate. LD pruning runs per contig in position order.
     """
-    params = dict(params or {})
-    ld = {**LD_DEFAULTS, **dict(params.get("ld_prune") or {})}
+    params = with_defaults("features", params)
+    ld = params["ld_prune"]
     g = genotypes.to_numpy(dtype=np.int8, copy=False)
     _, maf, call_rate = site_stats(g, ploidy)
     reason = np.full(g.shape[1], "pass", dtype=object)
-    low_cr = call_rate < float(params.get("min_call_rate", 0.0))
-    low_maf = ~(np.nan_to_num(maf, nan=0.0) >= float(params.get("min_maf", 0.0)))
+    low_cr = call_rate < float(params["min_call_rate"])
+    low_maf = ~(np.nan_to_num(maf, nan=0.0) >= float(params["min_maf"]))
     reason[low_maf] = "low_maf"
     reason[low_cr] = "low_call_rate"  # unreliable frequencies: report call rate first
     passed = ~(low_cr | low_maf)

@@ -40,15 +40,8 @@ import cyvcf2
 import numpy as np
 import pandas as pd
 import pysam
+from defaults import with_defaults
 
-DEFAULTS = {
-    "snps_only": True,
-    "min_qual": 30,
-    "min_dp": 5,
-    "min_gq": 20,
-    "min_call_rate": 0.9,
-    "min_maf": 0.01,
-}
 SITE_FILTERS = ["not_biallelic", "not_snp", "low_qual"]
 MASKS = ["genotypes_masked_dp", "genotypes_masked_gq"]
 POST_MASK_FILTERS = ["low_call_rate", "monomorphic", "low_maf"]
@@ -187,11 +180,12 @@ def index_vcf(path):
 def filter_vcf(in_vcf, out_vcf, params: dict, ploidy: int) -> pd.DataFrame:
     """Filter `in_vcf` into `out_vcf` (bgzipped + .tbi); returns the counts table.
 
-    params = config["filter"] (missing keys take DEFAULTS); ploidy = the workflow's ploidy,
-    checked against the genotypes (a call with more alleles is an error). Notes for the log
-    (skipped checks, missing QUAL) are in the table's `attrs["notes"]`.
+    params = config["filter"] (missing keys take the schema defaults); ploidy = the
+    workflow's ploidy, checked against the genotypes (a call with more alleles is an
+    error). Notes for the log (skipped checks, missing QUAL) are in the table's
+    `attrs["notes"]`.
     """
-    p = {**DEFAULTS, **params}
+    p = with_defaults("filter", params)
     reader = cyvcf2.VCF(str(in_vcf))
     n_samples = len(reader.samples)
     notes = []

@@ -30,10 +30,11 @@ import pandas as pd
 import sklearn
 import skops
 import skops.io as sio
+from defaults import with_defaults
 from features import MISSING, read_genotypes, read_samples, read_sites
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_selection import SelectKBest, chi2, f_classif
+from sklearn.feature_selection import SelectKBest, chi2
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import (
     accuracy_score,
@@ -46,22 +47,6 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
-DEFAULTS = {
-    "target": "phenotype",
-    "n_estimators": 500,
-    "max_features": "sqrt",
-    "min_samples_leaf": 1,
-    "class_weight": "balanced",
-    "cv_folds": 5,
-    "cv_repeats": 3,
-    "select_top": 0,
-    "select_test": "chi2",  # or f_classif; chi2 on dosages ~ an allele-count test
-    "use_pcs": 0,
-    "n_shuffles": 3,
-    "seed": 42,
-    "n_jobs": 2,
-}
-SCORE_FUNCS = {"chi2": chi2, "f_classif": f_classif}
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
 PER_CLASS = ["precision", "recall", "f1"]
 # Types skops does not trust by default that this pipeline legitimately contains.
@@ -71,7 +56,6 @@ ALLOWED_TYPES = frozenset(
         "numpy.dtype",
         "sklearn.tree._tree.Tree",
         "sklearn.feature_selection._univariate_selection.chi2",
-        "sklearn.feature_selection._univariate_selection.f_classif",
     }
 )
 MODEL_KEYS = ("pipeline", "sites", "classes", "imputation", "metadata")
@@ -82,11 +66,8 @@ class UntrustedModelError(ValueError):
 
 
 def params_with_defaults(params) -> dict:
-    p = {**DEFAULTS, **dict(params or {})}
-    unknown = sorted(set(p) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"model: unknown parameter(s) {unknown}; known: {sorted(DEFAULTS)}")
-    return p
+    """`model` params over the schema defaults (scripts/defaults.py); unknown keys raise."""
+    return with_defaults("model", params)
 
 
 # ----------------------------------------------------------------------------- data
@@ -146,7 +127,7 @@ def build_pipeline(params, n_features, n_train) -> Pipeline:
     steps = [("impute", SimpleImputer(missing_values=MISSING, strategy="most_frequent"))]
     k = min(int(p["select_top"]), n_features) if p["select_top"] else n_features
     if p["select_top"]:
-        steps.append(("select", SelectKBest(SCORE_FUNCS[p["select_test"]], k=k)))
+        steps.append(("select", SelectKBest(chi2, k=k)))  # chi2 on dosages ~ allelic test
     n_pcs = min(int(p["use_pcs"]), k, n_train)
     if n_pcs > 0:
         pcs = Pipeline([("scale", StandardScaler()), ("pca", PCA(n_pcs, random_state=p["seed"]))])
@@ -335,7 +316,7 @@ def cross_validate(X, y, params) -> dict:
             "repeats": int(p["cv_repeats"]),
             "seed": int(p["seed"]),
             "select_top": int(p["select_top"]),
-            "select_test": p["select_test"] if p["select_top"] else None,
+            "select_test": "chi2" if p["select_top"] else None,
             "use_pcs": int(p["use_pcs"]),
         },
         **_report(records, cm, classes, scope),
@@ -399,8 +380,11 @@ def train(genotypes, samples, sites, params, metadata=None, features=None) -> di
 
     Returns {"metrics", "oof", "importances", "model"}; "model" is the dict saved with
     skops: pipeline, sites (the ordered site IDs it expects), classes, imputation
-    {site: training value for -1}, metadata. `metadata` may carry created, config and
-    input_sha256; no clock is read here, so reruns give identical outputs.
+    {site: training value for -1}, metadata, training {genotypes: the labelled samples'
+    int8 genotypes at the model sites (-1 = missing; no sample names), labels: indices
+    into classes} (scripts/predict.py refits on a new sample's observed sites with them).
+    `metadata` may carry created, config and input_sha256; no clock is read here, so
+    reruns give identical outputs.
     """
     p = params_with_defaults(params)
     X, y = labelled_data(genotypes, samples, features)
@@ -421,7 +405,7 @@ def train(genotypes, samples, sites, params, metadata=None, features=None) -> di
             {
                 "target": p["target"],
                 "label_column": "label",
-                "params": p,
+                "params": {k: v for k, v in p.items() if k != "n_jobs"},  # not a result
                 "config": meta.pop("config", None),
                 "versions": versions(),
                 "input_sha256": meta.pop("input_sha256", None),
@@ -434,6 +418,11 @@ def train(genotypes, samples, sites, params, metadata=None, features=None) -> di
                 **meta,
             }
         ),
+        # Privacy: the training genotypes travel with the model (README, "phenotype model").
+        "training": {
+            "genotypes": np.ascontiguousarray(Xa, dtype=np.int8),
+            "labels": np.searchsorted(np.asarray(classes), y).astype(np.int16),
+        },
     }
     return {
         "metrics": cv["metrics"],
@@ -546,8 +535,9 @@ def write_artifacts(artifacts, metrics, oof, importances_path, model_path):
 
 def _main(smk):
     start = time.perf_counter()
-    params = dict(smk.params.model)
-    config = dict(smk.params.config)
+    params = dict(smk.params.model) | {"n_jobs": smk.threads}
+    # Provenance: the settings that made the matrix and features this model saw.
+    config = {key: dict(getattr(smk.params, key)) for key in ("filter", "features", "model")}
     genotypes = read_genotypes(smk.input.genotypes)
     samples = read_samples(smk.input.samples)
     sites = read_sites(smk.input.sites)

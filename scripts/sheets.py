@@ -153,6 +153,14 @@ def validate_config(config: dict, schema=None) -> None:
 
     # Cross-key constraints a per-key schema cannot express.
     demo = config["demo"]
+    demo_ref = os.path.normpath(os.path.join(demo["outdir"], "reference.fa"))
+    if demo["enabled"] and os.path.normpath(config["reference"]["fasta"]) != demo_ref:
+        raise SheetError(
+            f"config: reference.fasta: {config['reference']['fasta']!r}, but demo.enabled is "
+            f"true and the demo's reads are simulated from {demo_ref}. Fix: set "
+            f"reference.fasta: {demo_ref} for the demo (as .test/demo/config.yaml does), or "
+            "demo.enabled: false for your own data."
+        )
     if demo["enabled"] and demo["n_unlabelled"] >= demo["n_samples"]:
         raise SheetError(
             f"config: demo.n_unlabelled: {demo['n_unlabelled']} leaves no labelled "

@@ -108,7 +108,6 @@ def make_base(workdir: Path) -> Path:
     setup_workdir(
         workdir,
         {
-            "demo": {"enabled": False},
             "reference": {"fasta": "data/ref.fa"},
             "bcftools": {"chunks": 1},
             "model": {"cv_folds": 2, "cv_repeats": 1, "n_estimators": 20, "n_shuffles": 1},

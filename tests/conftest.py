@@ -9,7 +9,7 @@ import shutil
 import sys
 
 import pytest
-from helpers import REPO, deep_update, setup_workdir, snakemake
+from helpers import REPO, deep_update, demo_config, setup_workdir, snakemake
 
 sys.path.insert(0, str(REPO / "scripts"))
 import demo  # noqa: E402
@@ -35,7 +35,7 @@ def small_demo_sheets(workdir, leave_out=LEFT_OUT, overrides=None):
     """Write the small demo's config and sheets into `workdir` without `leave_out`.
 
     Returns (sample names, units table)."""
-    cfg = setup_workdir(workdir, deep_update(SMALL, overrides or {}), [], [])
+    cfg = setup_workdir(workdir, deep_update(SMALL, overrides or {}), [], [], base=demo_config())
     samples, units = demo.demo_sheets(cfg["demo"])
     samples = samples[~samples["sample"].isin(leave_out)]
     units = units[units["sample"].isin(samples["sample"])]
@@ -70,7 +70,8 @@ def from_small_demo_vcf(workdir, reference, overrides=None):
         "samples": str(reference / "config/samples.tsv"),
         "reference": {"fasta": ""},
     }
-    return setup_workdir(workdir, deep_update(deep_update(SMALL, start), overrides or {}))
+    overrides = deep_update(deep_update(SMALL, start), overrides or {})
+    return setup_workdir(workdir, overrides, base=demo_config())
 
 
 def copy_run(src, dst):

@@ -1,6 +1,8 @@
 """Shared test helpers: run the workflow in a scratch directory, compare VCFs with truth."""
 
 import copy
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +14,27 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 
-def default_config():
-    with open(REPO / "config" / "config.yaml") as fh:
+DEMO_CONFIG = REPO / ".test" / "demo" / "config.yaml"
+
+
+def _yaml(path):
+    with open(path) as fh:
         return yaml.safe_load(fh)
+
+
+def user_config():
+    """config/config.yaml: the template a user copies (real-data defaults, no demo)."""
+    return _yaml(REPO / "config" / "config.yaml")
+
+
+def demo_config():
+    """What `./run demo` runs on: the demo's file over the user template, as Snakemake
+    merges `--configfile .test/demo/config.yaml` over the Snakefile's config/config.yaml.
+    Its sheet paths are made absolute (repo files), its demo outdir stays relative."""
+    cfg = deep_update(user_config(), _yaml(DEMO_CONFIG))
+    for key in ("samples", "units"):
+        cfg[key] = str(REPO / cfg[key])
+    return cfg
 
 
 def deep_update(base, override):
@@ -43,10 +63,11 @@ def snakemake(workdir, *args, check=True, timeout=1800):
     return proc
 
 
-def setup_workdir(workdir, overrides, samples=None, units=None):
-    """Write config/config.yaml (repo defaults + overrides) into workdir, and the sheets
-    given as lists of row dicts (None: the config's own paths are kept)."""
-    cfg = deep_update(default_config(), overrides)
+def setup_workdir(workdir, overrides, samples=None, units=None, base=None):
+    """Write config/config.yaml (`base`, default the user template, + overrides) into
+    workdir, and the sheets given as lists of row dicts (None: the config's own paths
+    are kept)."""
+    cfg = deep_update(user_config() if base is None else base, overrides)
     (workdir / "config").mkdir(parents=True, exist_ok=True)
     if samples is not None:
         cfg["samples"] = "config/samples.tsv"
@@ -135,3 +156,41 @@ def planned_jobs(workdir, *args):
     """{rule: count} of the jobs a dry run of the workflow would run."""
     proc = snakemake(workdir, "-n", *args)
     return job_counts(proc.stdout + proc.stderr)
+
+
+def copy_workflow(dst, keep_mtimes=False):
+    """A copy of the workflow's files (tracked and new files, nothing ignored such as
+    .venv, results or the demo's data) at `dst`: with new modification times, as a new
+    clone has them, or with the originals' (`keep_mtimes`), as `cp -a` or `mv` keep them."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, files):
+        src = REPO / name
+        if src.is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            (shutil.copy2 if keep_mtimes else shutil.copy)(src, dst / name)
+    return dst
+
+
+def run_from_root(root, *args, python=sys.executable, timeout=3000, check=True):
+    """`snakemake --cores 2 ARGS` with `root` (a workflow copy) as working directory, as
+    the README tells a user to run it."""
+    cmd = [str(python), "-m", "snakemake", "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def filter_params(vcf):
+    """The filter settings a run used, from the `##filter_params` line of its VCF."""
+    with pysam.VariantFile(str(vcf)) as fh:
+        for rec in fh.header.records:
+            if rec.key == "filter_params":
+                return json.loads(rec.value)
+    raise AssertionError(f"{vcf}: no ##filter_params header line")

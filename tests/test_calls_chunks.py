@@ -37,11 +37,12 @@ def test_write_chunks(tmp_path):
     assert outs[2].read_text() == "b\t0\t50\n"
 
 
-def _cfg(chunks=4, chunk_size=0, demo=False, fasta="ref.fa"):
+def _cfg(chunks=4, chunk_size=0, demo=False, fasta=None):
+    demo_cfg = {"enabled": demo, "outdir": "demo", "contigs": 2, "contig_length": 40000}
     return {
         "bcftools": {"chunks": chunks, "chunk_size": chunk_size},
-        "demo": {"enabled": demo, "contigs": 2, "contig_length": 40000},
-        "reference": {"fasta": fasta},
+        "demo": demo_cfg,
+        "reference": {"fasta": fasta or ("demo/reference.fa" if demo else "ref.fa")},
     }
 
 
@@ -64,3 +65,15 @@ def test_chunk_size_reads_the_reference(tmp_path):
     assert calls.n_chunks(cfg, tmp_path) == 25
     sizes = [sum(e - s for _, s, e in c) for c in calls.make_chunks([("a", 1000)], 25)]
     assert max(sizes) <= 40
+
+
+def test_demo_settings_only_for_the_demo_reference_before_it_exists(tmp_path):
+    """The simulator's size stands in only for its own, not yet written, reference: a
+    user's reference is always measured, also with the demo enabled."""
+    (tmp_path / "ref.fa").write_text(">a\n" + "A" * 100 + "\n")
+    assert calls.genome_length(_cfg(demo=True, fasta="ref.fa"), tmp_path) == 100
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo/reference.fa").write_text(">a\n" + "A" * 30 + "\n")
+    assert calls.genome_length(_cfg(demo=True), tmp_path) == 30
+    (tmp_path / "demo/reference.fa").unlink()
+    assert calls.genome_length(_cfg(demo=True), tmp_path) == 80000

@@ -9,10 +9,14 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
-from helpers import REPO, default_config
+from helpers import DEMO_CONFIG, REPO, demo_config
 
 sys.path.insert(0, str(REPO / "scripts"))
 import demo  # noqa: E402
+from defaults import schema_defaults  # noqa: E402
+
+_CUT = schema_defaults()["cutadapt"]
+ADAPTERS = {"r1": _CUT["adapter_r1"], "r2": _CUT["adapter_r2"]}
 
 # Small cohort so every test runs in well under a second or two.
 SMALL = {
@@ -150,9 +154,9 @@ def test_unit_reads_are_deterministic_and_well_formed(cohort, tmp_path):
     assert all(len(s) == len(q) == 100 for s, q in zip(s1 + s2, q1 + q2, strict=True))
     assert all(2 <= ord(c) - 33 <= 41 for q in q1[:200] for c in q)
     # Short inserts read into the adapter: cutadapt must have work to do.
-    share = np.mean([demo.ADAPTERS["r1"][:12] in s for s in s1])
+    share = np.mean([ADAPTERS["r1"][:12] in s for s in s1])
     assert 0.02 < share < 0.20
-    assert 0.02 < np.mean([demo.ADAPTERS["r2"][:12] in s for s in s2]) < 0.20
+    assert 0.02 < np.mean([ADAPTERS["r2"][:12] in s for s in s2]) < 0.20
 
 
 def test_units_split_the_sample_coverage():
@@ -187,11 +191,11 @@ def test_sheets():
 
 
 def test_committed_sheets_match_the_simulator():
-    """config/samples.tsv and units.tsv are exactly what the simulator writes."""
-    samples, units = demo.demo_sheets(default_config()["demo"])
+    """The demo's samples.tsv and units.tsv are exactly what the simulator writes."""
+    samples, units = demo.demo_sheets(demo_config()["demo"])
     read = {"sep": "\t", "dtype": str, "keep_default_na": False}
-    committed_samples = pd.read_csv(REPO / "config" / "samples.tsv", **read)
-    committed_units = pd.read_csv(REPO / "config" / "units.tsv", **read)
+    committed_samples = pd.read_csv(DEMO_CONFIG.parent / "samples.tsv", **read)
+    committed_units = pd.read_csv(DEMO_CONFIG.parent / "units.tsv", **read)
     pd.testing.assert_frame_equal(committed_samples, samples.astype(str))
     pd.testing.assert_frame_equal(committed_units, units.astype(str))
 
@@ -215,7 +219,7 @@ def test_snakemake_entry_point(tmp_path):
         rule="demo_reads",
         input=SimpleNamespace(ref=str(out / "reference.fa"), vcf=str(out / "truth/truth.vcf.gz")),
         output=SimpleNamespace(r1=str(tmp_path / "R1.fq.gz"), r2=str(tmp_path / "R2.fq.gz")),
-        params=SimpleNamespace(demo=SMALL, n_units=2, adapters=demo.ADAPTERS),
+        params=SimpleNamespace(demo=SMALL, n_units=2, adapters=ADAPTERS),
         wildcards=SimpleNamespace(sample="S012", unit="L2"),
         log=[str(tmp_path / "reads.log")],
     )

@@ -13,7 +13,7 @@ import json
 
 import pandas as pd
 import pytest
-from helpers import REPO, setup_workdir, snakemake
+from helpers import DEMO_CONFIG, demo_config, setup_workdir, snakemake
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +33,7 @@ def sha(path):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo_full")
-    setup_workdir(workdir, {"samples": str(REPO / "config/samples.tsv")})
-    cfg = workdir / "config/config.yaml"
-    cfg.write_text(cfg.read_text().replace("config/units.tsv", str(REPO / "config/units.tsv")))
+    setup_workdir(workdir, {}, base=demo_config())  # `./run demo`
     snakemake(workdir, timeout=3000)
     return workdir
 
@@ -72,7 +70,7 @@ def test_causal_snps_rank_in_top_10(demo):
 
 def test_unlabelled_samples_predicted(demo, truth):
     pred = pd.read_csv(demo / "results/predict/predictions.tsv", sep="\t").set_index("sample")
-    samples = pd.read_csv(REPO / "config/samples.tsv", sep="\t", keep_default_na=False)
+    samples = pd.read_csv(DEMO_CONFIG.parent / "samples.tsv", sep="\t", keep_default_na=False)
     unlabelled = list(samples.loc[samples["phenotype"] == "", "sample"])
     assert sorted(pred.index) == sorted(unlabelled)
     assert {"prob_case", "prob_control", "n_imputed"} <= set(pred.columns)
@@ -84,18 +82,20 @@ def test_unlabelled_samples_predicted(demo, truth):
 def test_predict_with_saved_model_from_reads(demo, truth, tmp_path):
     """Round trip: the saved model predicts the held-out samples from their reads alone."""
     held_out = pd.read_csv(demo / "results/predict/predictions.tsv", sep="\t")["sample"]
-    units = pd.read_csv(REPO / "config/units.tsv", sep="\t", keep_default_na=False)
+    units = pd.read_csv(DEMO_CONFIG.parent / "units.tsv", sep="\t", keep_default_na=False)
     units = units[units["sample"].isin(held_out)]
     rows = [
         {"sample": r.sample, "unit": r.unit, "fq1": demo / r.fq1, "fq2": demo / r.fq2}
         for r in units.itertuples()
     ]
+    # The lab that trained the model predicts with its settings, without the simulator.
     overrides = {
         "demo": {"enabled": False},
         "reference": {"fasta": str(demo / "resources/demo/reference.fa")},
         "predict_with": str(demo / "results/model/model.skops"),
     }
-    setup_workdir(tmp_path, overrides, [{"sample": s} for s in held_out], rows)
+    samples = [{"sample": s} for s in held_out]
+    setup_workdir(tmp_path, overrides, samples, rows, base=demo_config())
     snakemake(tmp_path, timeout=1500)
     new = pd.read_csv(tmp_path / "results/predict/predictions.tsv", sep="\t").set_index("sample")
     old = pd.read_csv(demo / "results/predict/predictions.tsv", sep="\t").set_index("sample")

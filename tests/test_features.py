@@ -11,6 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 import features  # noqa: E402
 
+LD = {"ld_prune": {"enabled": True}}  # off by default (schema); these tests are about it
+
 
 def matrix(g, chrom="chr1"):
     n, m = g.shape
@@ -74,7 +76,9 @@ def test_ld_prune_removes_duplicate_and_keeps_first_copy():
     g = rng.integers(0, 3, (300, 30))
     g[rng.random(g.shape) < 0.02] = -1
     g[:, 12] = g[:, 4]  # exact duplicate (missing calls too), 8 SNPs later: same MAF
-    kept, table = features.select_features(matrix(g), None, {"min_maf": 0.0, "min_call_rate": 0.0})
+    kept, table = features.select_features(
+        matrix(g), None, LD | {"min_maf": 0.0, "min_call_rate": 0.0}
+    )
     cols = matrix(g).columns
     assert cols[4] in kept and cols[12] not in kept
     assert table.set_index("site_id").loc[cols[12], "reason"] == "ld"
@@ -91,7 +95,7 @@ def test_ld_prune_keeps_higher_maf_snp():
     earlier[idx] -= 1
     g = np.column_stack([earlier, rng.integers(0, 3, n), later])
     assert brute_r2(earlier, later) > 0.8
-    kept, _ = features.select_features(matrix(g), None, {"min_maf": 0.0, "min_call_rate": 0.0})
+    kept, _ = features.select_features(matrix(g), None, LD | {"min_maf": 0.0, "min_call_rate": 0.0})
     cols = matrix(g).columns
     assert kept == [cols[1], cols[2]]
 
@@ -103,13 +107,17 @@ def test_ld_window_and_contigs():
     # Copy 10 SNPs downstream: outside a window of 5, inside a window of 20.
     g = np.column_stack([base, noise, base])
     params = {"min_maf": 0.0, "min_call_rate": 0.0}
-    kept, _ = features.select_features(matrix(g), None, params | {"ld_prune": {"window": 5}})
+    kept, _ = features.select_features(
+        matrix(g), None, params | {"ld_prune": {"enabled": True, "window": 5}}
+    )
     assert len(kept) == 12
-    kept, _ = features.select_features(matrix(g), None, params | {"ld_prune": {"window": 20}})
+    kept, _ = features.select_features(
+        matrix(g), None, params | {"ld_prune": {"enabled": True, "window": 20}}
+    )
     assert len(kept) == 11
     # The same two SNPs on different contigs are never compared.
     two = pd.concat([matrix(base, "chr1"), matrix(base, "chr2")], axis=1)
-    kept, _ = features.select_features(two, None, params)
+    kept, _ = features.select_features(two, None, params | LD)
     assert len(kept) == 2
     kept, _ = features.select_features(two, None, params | {"ld_prune": {"enabled": False}})
     assert len(kept) == 2
@@ -123,10 +131,10 @@ def test_sites_table_gives_contig_and_order():
     sites = pd.DataFrame(
         {"site_id": g.columns, "chrom": ["c1", "c1", "c2"], "pos": [1, 2, 1], "region": ""}
     )
-    kept, _ = features.select_features(g, sites, {})
+    kept, _ = features.select_features(g, sites, LD)
     assert len(kept) == 3
     sites["chrom"] = "c1"
-    kept, _ = features.select_features(g, sites, {})
+    kept, _ = features.select_features(g, sites, LD)
     assert len(kept) == 2
 
 
@@ -135,7 +143,7 @@ def test_ld_prune_is_fast():
     g = rng.integers(0, 3, (2000, 3000), dtype=np.int8)
     g[:, 1::10] = g[:, 0::10]  # 300 duplicates
     start = time.perf_counter()
-    kept, table = features.select_features(matrix(g), None, {"min_maf": 0.05})
+    kept, table = features.select_features(matrix(g), None, LD | {"min_maf": 0.05})
     assert time.perf_counter() - start < 10
     assert (table["reason"] == "ld").sum() == 300
 

@@ -131,7 +131,7 @@ def _neutral_inputs(reference, workdir):
     units.to_csv(workdir / "config/units.tsv", sep="\t", index=False)
     cfg_path = workdir / "config/config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
-    cfg["demo"]["enabled"] = False
+    cfg["demo"] = {"enabled": False}
     cfg["reference"]["fasta"] = "ref/genome.fa"
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 

@@ -1,7 +1,18 @@
 """Real public data from ../shared/data (skipped cleanly when absent)."""
 
 import pytest
-from helpers import SHARED, genotypes, setup_workdir, snakemake
+import yaml
+from helpers import (
+    SHARED,
+    copy_workflow,
+    filter_params,
+    genotypes,
+    run_from_root,
+    setup_workdir,
+    snakemake,
+    write_sheet,
+)
+from test_e2e_1000g import DOCUMENTED_FILTER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realdata]
 
@@ -16,7 +27,7 @@ def need(folder):
 def run_real(workdir, ref, reads, extra=None):
     samples = [{"sample": s, "phenotype": ""} for s in reads]
     units = [{"sample": s, "unit": "L1", "fq1": r1, "fq2": r2} for s, (r1, r2) in reads.items()]
-    overrides = {"reference": {"fasta": str(ref)}, "demo": {"enabled": False}, **(extra or {})}
+    overrides = {"reference": {"fasta": str(ref)}, **(extra or {})}
     setup_workdir(workdir, overrides, samples, units)
     snakemake(workdir, "results/calls/cohort.vcf.gz")
     return workdir / "results" / "calls" / "cohort.vcf.gz"
@@ -66,3 +77,38 @@ def test_1000g_gbr_joint_calls_match_bcftools(tmp_path):
     # Nothing confidently called that bcftools did not call.
     extra_sites = [k for k in called if k not in expected]
     assert len(extra_sites) <= 1, extra_sites
+
+
+def test_gbr_reads_from_the_repo_root_with_defaults(tmp_path):
+    """ "Your own data" as the README writes it: sheets and a config with only `samples`,
+    `units` and `reference.fasta`, `snakemake --configfile mine.yaml` from the root of a
+    fresh copy. The run uses the documented defaults, nothing of the demo, and its joint
+    calls of the real GBR trio are bcftools' own."""
+    data = need("1000g_gbr_chr17_4kb_bcftools_mpileup")
+    root = copy_workflow(tmp_path / "wf")
+    trio = ("HG00100", "HG00101", "HG00102")
+    write_sheet(root / "mine/samples.tsv", [{"sample": s} for s in trio], ["sample", "phenotype"])
+    units = [
+        {"sample": s, "unit": "L1", "fq1": data / f"reads/{s}_R1.fastq.gz",
+         "fq2": data / f"reads/{s}_R2.fastq.gz"}
+        for s in trio
+    ]  # fmt: skip
+    write_sheet(root / "mine/units.tsv", units, ["sample", "unit", "fq1", "fq2"])
+    mine = {
+        "samples": "mine/samples.tsv",
+        "units": "mine/units.tsv",
+        "reference": {"fasta": str(data / "ref/mpileup.ref.fa")},
+    }
+    (root / "mine.yaml").write_text(yaml.safe_dump(mine))
+    run_from_root(root, "--configfile", "mine.yaml", "results/filter/filtered.vcf.gz")
+    assert filter_params(root / "results/filter/filtered.vcf.gz") == {
+        **DOCUMENTED_FILTER,
+        "ploidy": 2,
+    }
+    assert not (root / "resources/demo").exists()
+    expected = genotypes(data / "expected_caller_output/bcftools_test_call_mpileup.1.out")
+    called = genotypes(root / "results/calls/cohort.vcf.gz")
+    same = [k for k in expected if k in called and called[k] == expected[k]]
+    print(f"GBR trio with defaults: {len(same)}/{len(expected)} SNPs as bcftools calls them")
+    assert len(same) >= len(expected) - 1
+    assert len(called) <= len(expected) + 1

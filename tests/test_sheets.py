@@ -10,6 +10,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
+from defaults import schema_defaults  # noqa: E402
+from helpers import deep_update  # noqa: E402
 from sheets import (  # noqa: E402
     SheetError,
     check_config_files,
@@ -24,9 +26,14 @@ SCHEMAS = REPO / "config" / "schemas"
 UNITS_HEADER = "sample\tunit\tfq1\tfq2"
 
 
-def repo_config():
-    with open(REPO / "config" / "config.yaml") as fh:
+def _yaml(path):
+    with open(path) as fh:
         return yaml.safe_load(fh)
+
+
+def repo_config():
+    """The demo's config as `./run demo` merges it: .test/demo over config/config.yaml."""
+    return deep_update(_yaml(REPO / "config/config.yaml"), _yaml(REPO / ".test/demo/config.yaml"))
 
 
 def write(path, *lines):
@@ -45,7 +52,7 @@ def fastq(path, content="@r\nACGT\n+\nIIII\n"):
 
 def config(tmp_path, demo=False, **extra):
     """A validated config whose reference exists in tmp_path."""
-    ref = fastq(tmp_path / "ref.fa", ">c\nACGT\n")
+    ref = "resources/demo/reference.fa" if demo else fastq(tmp_path / "ref.fa", ">c\nACGT\n")
     cfg = {"reference": {"fasta": str(ref)}, "demo": {"enabled": demo}, **extra}
     validate_config(cfg, SCHEMAS)
     return cfg
@@ -64,20 +71,42 @@ def raises(pattern):
 # ---------------------------------------------------------------- config
 
 
-def test_committed_config_validates_unchanged():
+def test_user_template_sets_nothing_but_schema_defaults():
+    """config/config.yaml is merged under every run: a value of its own there would be a
+    second home for a default (and leak into every user's run)."""
+    template = _yaml(REPO / "config/config.yaml")
+    defaults = schema_defaults()
+
+    def check(node, default, where):
+        for key, value in node.items():
+            assert key in default, f"{where}{key}: not a config key"
+            if isinstance(value, dict):
+                check(value, default[key], f"{where}{key}.")
+            else:
+                assert value == default[key], f"{where}{key}: {value!r} != {default[key]!r}"
+
+    check(template, defaults, "")
+    assert "demo" not in template and "filter" not in template
+
+
+def test_demo_config_validates_and_its_sheets_pass():
     cfg = repo_config()
     validate_config(cfg, SCHEMAS / "config.schema.yaml")
-    assert cfg == repo_config()  # every key is set explicitly, so no default is added
-
-
-def test_committed_sheets_pass():
-    cfg = repo_config()
-    paths = [REPO / cfg["samples"], REPO / cfg["units"]]
-    if not all(p.exists() for p in paths):
-        pytest.skip("config/samples.tsv or config/units.tsv not written yet")
-    validate_config(cfg, SCHEMAS)
-    samples, units = load_samples(paths[0], SCHEMAS), load_units(paths[1], SCHEMAS)
+    assert cfg["demo"]["enabled"] and cfg["samples"] == ".test/demo/samples.tsv"
+    samples = load_samples(REPO / cfg["samples"], SCHEMAS)
+    units = load_units(REPO / cfg["units"], SCHEMAS)
     check_sheets(samples, units, cfg, base_dir=REPO)
+
+
+def test_demo_needs_its_own_reference(tmp_path):
+    cfg = repo_config()
+    cfg["reference"]["fasta"] = ""
+    with raises(r"^config: reference\.fasta: '', but demo\.enabled is true.*Fix: set"):
+        validate_config(cfg, SCHEMAS)
+    cfg = repo_config()
+    cfg["reference"]["fasta"] = str(fastq(tmp_path / "mine.fa", ">c\nACGT\n"))
+    with raises(r"demo's reads are simulated from resources/demo/reference\.fa"):
+        validate_config(cfg, SCHEMAS)
 
 
 def test_defaults_filled():
@@ -105,7 +134,7 @@ def test_bad_config_rejected(change, pattern):
     cfg = repo_config()
     for key, value in change.items():
         if isinstance(value, dict) and value:
-            cfg[key].update(value)
+            cfg.setdefault(key, {}).update(value)
         else:
             cfg[key] = value
     with raises(pattern):
@@ -114,7 +143,7 @@ def test_bad_config_rejected(change, pattern):
 
 def test_all_config_problems_reported_together():
     cfg = repo_config()
-    cfg["ploidy"], cfg["bwa"]["extr"] = 3, ""
+    cfg["ploidy"], cfg["bwa"] = 3, {"extr": ""}
     with raises(r"^config: ploidy: 3 .*\nconfig: bwa\.extr: unknown key"):
         validate_config(cfg, SCHEMAS)
 
@@ -454,3 +483,25 @@ def test_labels_checked(tmp_path, labels, folds, pattern):
         check_labels(samples, cfg)
     cfg["predict_with"] = "model.skops"
     check_labels(samples, cfg)
+
+
+def test_documented_defaults_are_the_schema_defaults():
+    """config/README.md's key table states each default as the schema has it."""
+    defaults = schema_defaults()
+    text = (REPO / "config/README.md").read_text()
+    checked = 0
+    for keys, values in re.findall(
+        r"^\| ((?:`[^`]+`(?:, )?)+) \| ((?:`[^`]*`(?:, )?)+) \|", text, re.M
+    ):
+        keys, values = re.findall(r"`([^`]+)`", keys), re.findall(r"`([^`]*)`", values)
+        if len(keys) != len(values):
+            continue
+        prefix = keys[0].rsplit(".", 1)[0] + "." if "." in keys[0] else ""
+        for key, value in zip(keys, values, strict=True):
+            path = key if "." in key or not prefix else prefix + key
+            node = defaults
+            for part in path.split("."):
+                node = node[part]
+            assert yaml.safe_load(value or '""') == node, f"config/README.md: {path}: {value!r}"
+            checked += 1
+    assert checked >= 40
