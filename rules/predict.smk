@@ -1,7 +1,8 @@
 # Predictions. Training mode: the unlabelled samples of the matrix, with the
 # model just trained. `predict_with` mode: every sample of the sheets, with a
 # saved model; its sites are genotyped straight from the BAMs (hom-ref where
-# reads cover them, missing -> training imputation where they do not).
+# reads cover them, missing where they do not). A sample with missing sites is
+# predicted by a forest refit on the sites it has (scripts/predict.py).
 rule predict:
     input:
         unpack(get_predict_inputs),
@@ -13,11 +14,14 @@ rule predict:
         "results/benchmarks/predict/predict.tsv"
     conda:
         "../envs/python.yaml"
-    threads: 1
+    # forest refits for samples with missing sites (deterministic for any thread count)
+    threads: 2
     resources:
         mem_mb=mem(2000),
     params:
         unlabelled_only=not PREDICT_WITH,
+        # predictions.tsv low_coverage: observed share of model sites below this
+        min_observed=config["predict"]["min_observed"],
     script:
         "../scripts/predict.py"
 

@@ -944,11 +944,20 @@ def plot_null(metrics: dict, path):
 
 
 def plot_predictions(pred: pd.DataFrame, path):
-    """Class probabilities of the predicted samples (stacked bars), predicted class marked."""
+    """Class probabilities of the predicted samples (stacked bars), predicted class marked;
+    below, each sample's share of observed model sites, low-coverage (flagged) samples in
+    red and hatched above (when predictions.tsv has observed_share / low_coverage)."""
     prob_cols = [c for c in pred.columns if c.startswith("prob_")]
     classes = [c[len("prob_") :] for c in prob_cols]
     n = len(pred)
-    fig, ax = plt.subplots(figsize=(_width(n, per=0.35, base=3, lo=7), 4.2))
+    coverage = n > 0 and "observed_share" in pred
+    width_in = _width(n, per=0.35, base=3, lo=7)
+    if coverage:
+        fig, (ax, ax_cov) = plt.subplots(
+            2, 1, figsize=(width_in, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+        )
+    else:
+        fig, ax = plt.subplots(figsize=(width_in, 4.2))
     if not n:
         _message(ax, "no samples to predict (every sample is labelled)")
         ax.set_title("Predictions for new samples")
@@ -967,6 +976,20 @@ def plot_predictions(pred: pd.DataFrame, path):
         ax.bar(x, v, width, bottom=bottom, color=colour(i), label=f"P({cls})", linewidth=0)
         bottom += v
     ax.axhline(0.5, color="black", ls=":", lw=0.8)
+    if coverage:
+        flagged = _flags(order)
+        share = order["observed_share"].to_numpy(dtype=float)
+        if flagged.any():
+            ax.bar(x[flagged], bottom[flagged], width, fill=False, hatch="///", lw=0,
+                   edgecolor="black", label="low coverage")  # fmt: skip
+        ax_cov.bar(x, share, width, color=np.where(flagged, "tab:red", "0.55"), linewidth=0)
+        ax_cov.set_ylim(0, 1.05)
+        ax_cov.set_yticks([0, 0.5, 1])
+        ax_cov.set_ylabel("observed\nshare")
+        ax_cov.set_title(
+            f"share of observed model sites; red: low coverage, {int(flagged.sum())} flagged",
+            fontsize=9,
+        )
     if n <= MAX_NAMED:
         names = order["sample"].astype(str)
         if "true_label" in order:
@@ -974,7 +997,9 @@ def plot_predictions(pred: pd.DataFrame, path):
                 f"{s} [{t}]" if t else s
                 for s, t in zip(names, order["true_label"].fillna("").astype(str), strict=True)
             ]
-        ax.set_xticks(x, names, rotation=90, fontsize=6 if n > 40 else None)
+        (ax_cov if coverage else ax).set_xticks(
+            x, names, rotation=90, fontsize=6 if n > 40 else None
+        )
         for xi, cls in zip(x, order["predicted"].astype(str), strict=True):
             ax.text(xi, 1.01, cls, ha="center", va="bottom", fontsize=7, rotation=90)
         ax.set_ylim(0, 1.18 if max(len(c) for c in classes) < 8 else 1.3)
@@ -982,7 +1007,7 @@ def plot_predictions(pred: pd.DataFrame, path):
         ax.set_yticks(np.linspace(0, 1, 6))
     else:
         ax.set_xticks([])
-        ax.set_xlabel(f"{n} samples, grouped by predicted class")
+        (ax_cov if coverage else ax).set_xlabel(f"{n} samples, grouped by predicted class")
         ax.set_ylim(0, 1.08)
         ax.set_yticks(np.linspace(0, 1, 6))
         pos = 0
@@ -1001,6 +1026,13 @@ def plot_predictions(pred: pd.DataFrame, path):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.tight_layout()
     save(fig, path)
+
+
+def _flags(pred: pd.DataFrame) -> np.ndarray:
+    """low_coverage as booleans (TSV text True/False or bools; absent = none flagged)."""
+    if "low_coverage" not in pred:
+        return np.zeros(len(pred), dtype=bool)
+    return pred["low_coverage"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
 
 
 # ----------------------------------------------------------------------------- entry point

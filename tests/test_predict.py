@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io as sio
+import yaml
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 import model  # noqa: E402
@@ -78,34 +80,32 @@ def test_absent_sites_hom_ref_when_covered_else_imputed(trained):
     assert out["n_imputed"].tolist() == [4, 1, 0, 3]
 
 
-def test_missing_site_takes_training_imputation_not_zero(trained):
+def test_absent_site_stays_missing_for_the_imputer(trained):
     site = "chr1:1002:A:T"  # every training sample is 2 there
     assert trained["model"]["imputation"][site] == 2
     g = trained["genotypes"].iloc[:5]
     X, _ = predict.align(g.drop(columns=[site]), trained["model"]["sites"])
     imputer = trained["model"]["pipeline"].named_steps["impute"]
     col = trained["model"]["sites"].index(site)
+    assert (X[site] == -1).all()  # missing, not 0
     assert (imputer.transform(X.to_numpy())[:, col] == 2).all()
-    # And the prediction equals that of the sample with an explicit 2, not with 0.
-    as_two = predict.predict(trained["model"], g.assign(**{site: 2}))
-    missing = predict.predict(trained["model"], g.drop(columns=[site]))
-    cols = ["prob_case", "prob_control"]
-    pd.testing.assert_frame_equal(as_two[cols], missing[cols])
 
 
-def test_missing_causal_site_is_not_read_as_hom_ref(trained):
+def test_missing_causal_site_is_left_out_not_read_as_hom_ref_or_mode(trained):
     site = "chr1:1000:A:T"  # drives the label; training mode 1
-    labelled = trained["samples"]["label"] != ""
-    mode = trained["genotypes"].loc[labelled.to_numpy(), site].mode()[0]
-    assert mode == 1 and trained["model"]["imputation"][site] == 1
+    labelled = (trained["samples"]["label"] != "").to_numpy()
     g = trained["genotypes"]
     cols = ["prob_case", "prob_control"]
     missing = predict.predict(trained["model"], g.assign(**{site: -1}))
-    as_mode = predict.predict(trained["model"], g.assign(**{site: 1}))
     as_zero = predict.predict(trained["model"], g.assign(**{site: 0}))
-    pd.testing.assert_frame_equal(missing[cols], as_mode[cols])
     assert (missing["n_imputed"] == 1).all() and (missing["n_from_vcf"] == 29).all()
+    assert (missing["method"] == "refit_observed").all() and missing.attrs["refits"] == 1
     assert not np.allclose(missing[cols], as_zero[cols])  # 0 would change the predictions
+    # The refit: the model's settings on the training genotypes without that site.
+    rest = [s for s in g.columns if s != site]
+    pipe = model.build_pipeline(predict.refit_params(trained["model"]), 29, labelled.sum())
+    pipe.fit(g.loc[labelled, rest].to_numpy(), trained["samples"]["label"][labelled])
+    np.testing.assert_array_equal(missing[cols].to_numpy(), pipe.predict_proba(g[rest].to_numpy()))
 
 
 def test_unlabelled_and_true_labels(trained):
@@ -118,7 +118,7 @@ def test_unlabelled_and_true_labels(trained):
     assert out["true_label"].tolist()[5:] == [""] * 5
     assert list(out.columns) == [
         "sample", "predicted", "prob_case", "prob_control",
-        *predict.COUNTS, "true_label",
+        *predict.COUNTS, *predict.COVERAGE, "true_label",
     ]  # fmt: skip
 
 
@@ -148,3 +148,121 @@ def test_read_covered_long_and_wide(tmp_path):
     path = tmp_path / "wide.tsv"
     wide.reset_index().to_csv(path, sep="\t", index=False)
     pd.testing.assert_frame_equal(predict.read_covered(path), wide, check_names=False)
+
+
+# ----------------------------------------------------------------------------- missing sites
+
+
+def test_fully_observed_samples_get_the_saved_pipelines_predictions(trained):
+    g = trained["genotypes"]
+    g = g.assign(**{g.columns[3]: np.where(np.arange(len(g)) % 4 == 0, -1, g.iloc[:, 3])})
+    out = predict.predict(trained["model"], g)
+    full = (g != -1).all(axis=1).to_numpy()
+    assert full.sum() == 75 and (out["method"][full] == "full").all()
+    assert (out["method"][~full] == "refit_observed").all()
+    today = trained["model"]["pipeline"].predict_proba(g.to_numpy()[full])
+    np.testing.assert_array_equal(out.loc[full, ["prob_case", "prob_control"]].to_numpy(), today)
+    assert (out["observed_share"][full] == 1).all() and not out["low_coverage"][full].any()
+
+
+def test_observed_share_and_low_coverage_flag(trained):
+    g = trained["genotypes"].iloc[:4].copy()
+    sites = list(g.columns)
+    g.iloc[1, :15] = -1  # 15 of 30 observed: share 0.5, not below 0.5
+    g.iloc[2, :16] = -1  # 14 of 30
+    g.iloc[3, :] = -1  # none: marginalised over every split
+    absent = sites[25:]  # absent from the matrix; covered by the reads -> hom-ref
+    covered = pd.DataFrame(False, index=g.index, columns=absent)
+    covered.iloc[:3] = True
+    out = predict.predict(trained["model"], g.drop(columns=absent), covered, min_observed=0.5)
+    np.testing.assert_allclose(out["observed_share"], [1, 15 / 30, 14 / 30, 0])
+    assert out["low_coverage"].tolist() == [False, False, True, True]
+    assert out["method"].tolist() == ["full", "refit_observed", "refit_observed", "marginalised"]
+    assert out["n_hom_ref_covered"].tolist() == [5, 5, 5, 0]
+    np.testing.assert_allclose(out[["prob_case", "prob_control"]].sum(axis=1), 1)
+    # With no site observed, marginalising gives the forest's (balanced) prior for all.
+    again = predict.predict(trained["model"], g.iloc[[3, 3]])
+    assert again["prob_case"].nunique() == 1
+    default = predict.predict(trained["model"], g)
+    assert (default["low_coverage"] == (default["observed_share"] < predict.MIN_OBSERVED)).all()
+
+
+def test_min_observed_default_is_the_schemas():
+    schema = Path(__file__).parents[1] / "config" / "schemas" / "config.schema.yaml"
+    block = yaml.safe_load(schema.read_text())["properties"]["predict"]
+    assert block["additionalProperties"] is False
+    assert block["properties"]["min_observed"]["default"] == predict.MIN_OBSERVED
+
+
+def test_samples_sharing_a_pattern_share_one_refit_and_batches_do_not_matter(trained):
+    g = trained["genotypes"].iloc[:6].copy()
+    g.iloc[:3, [0, 5, 9]] = -1
+    g.iloc[3:5, [1, 2]] = -1
+    out = predict.predict(trained["model"], g)
+    assert out.attrs["refits"] == 2 and (out["method"][:5] == "refit_observed").all()
+    alone = predict.predict(trained["model"], g.iloc[[4]])
+    cols = ["prob_case", "prob_control"]
+    np.testing.assert_array_equal(alone[cols].to_numpy(), out[cols].to_numpy()[[4]])
+    pd.testing.assert_frame_equal(predict.predict(trained["model"], g), out)  # seeded
+
+
+def _populations(seed=5):
+    """Majority class A (120) and minority B, C (40 each); every site leans to its class'
+    dosage (A 0, B 2, C 1), each genotype replaced at random with probability 0.35."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(["A", "B", "C"], [120, 40, 40])
+    g = np.select([labels == "A", labels == "B"], [0, 2], 1)[:, None] * np.ones((1, 40), int)
+    noisy = rng.random(g.shape) < 0.35
+    g[noisy] = rng.integers(0, 3, noisy.sum())
+    names = [f"P{i:03d}" for i in range(len(labels))]
+    ids = [f"chr1:{100 + j}:C:T" for j in range(40)]
+    return pd.DataFrame(g.astype(np.int8), index=names, columns=ids), labels
+
+
+@pytest.fixture(scope="module")
+def populations():
+    g, labels = _populations()
+    sheet = pd.DataFrame({"sample": g.index, "label": labels})
+    art = model.train(g, sheet, None, PARAMS)
+    new, new_labels = _populations(seed=6)  # fresh samples of the same populations
+    keep = np.isin(np.arange(len(new_labels)), [*range(120, 135), *range(160, 175)])  # B, C
+    new, new_labels = new.loc[keep], new_labels[keep]
+    rng = np.random.default_rng(7)
+    masked = new.to_numpy().copy()
+    for row in masked:  # 4 of 40 sites observed (90 % missing)
+        row[rng.permutation(40)[4:]] = -1
+    return art["model"], pd.DataFrame(masked, index=new.index, columns=new.columns), new_labels
+
+
+def test_masked_minority_sample_is_not_pulled_to_the_majority_class(populations):
+    fitted, masked, truth = populations
+    today = np.asarray(fitted["classes"])[
+        fitted["pipeline"].predict_proba(masked.to_numpy()).argmax(axis=1)
+    ]
+    assert (today == "A").mean() > 0.8  # mode imputation: most look like the majority
+    out = predict.predict(fitted, masked)
+    assert (out["method"] == "refit_observed").all()
+    assert (out["observed_share"] == 0.1).all() and out["low_coverage"].all()
+    assert (out["predicted"] == truth).mean() > 0.8 and (out["predicted"] == "A").mean() < 0.1
+    # A model file without the training genotypes (saved before they were stored):
+    # marginalising over the missing sites recovers the classes too.
+    old = {k: v for k, v in fitted.items() if k != "training"}
+    marg = predict.predict(old, masked)
+    assert (marg["method"] == "marginalised").all()
+    assert (marg["predicted"] == truth).mean() > 0.8
+
+
+def test_model_file_with_training_genotypes_round_trips(populations, tmp_path):
+    fitted = populations[0]
+    a, b = tmp_path / "a.skops", tmp_path / "b.skops"
+    model.save_model(fitted, a)
+    model.save_model(fitted, b)
+    assert a.read_bytes() == b.read_bytes()  # byte-reproducible
+    assert set(sio.get_untrusted_types(file=a)) <= model.ALLOWED_TYPES
+    loaded = model.load_model(a)
+    training = loaded["training"]
+    assert training["genotypes"].dtype == np.int8 and training["genotypes"].shape == (200, 40)
+    labels = np.asarray(loaded["classes"])[training["labels"]]
+    assert labels.tolist() == ["A"] * 120 + ["B"] * 40 + ["C"] * 40
+    masked = populations[1].iloc[[0, -1]]
+    pd.testing.assert_frame_equal(predict.predict(loaded, masked), predict.predict(a, masked))
