@@ -392,7 +392,7 @@ def section_matrix(args) -> str:
     return (
         "## 2. VCF → filtered matrix\n\nEach method in a fresh process (peak RSS of its "
         "process tree), the operation timed inside it (imports excluded); "
-        f"{args.repeats} alternated round(s), fastest shown. Filters: config defaults "
+        f"{args.repeats} alternated round(s), fastest shown. Filters: the demo's settings "
         "(biallelic SNPs, QUAL ≥ 30, call rate ≥ 0.8, MAF ≥ 0.01; neither VCF has "
         "FORMAT/DP or GQ, so no genotype masking). The matrix rows read the filter's "
         "output; genotypes/s counts the input's sites × samples.\n\n"

@@ -12,9 +12,10 @@ METHOD:
   baseline        imports only (the interpreter's own RSS)
 
 Prints one JSON line: seconds, sites_in, sites_out, samples.
-Filters are the config defaults (config/config.yaml `filter`): biallelic SNPs, QUAL >= 30
-(missing passes), call rate >= 0.8, MAF >= 0.01; per-genotype DP/GQ masking needs FORMAT
-DP/GQ, which neither benchmark VCF has (skipped by filter.py, left out of bcftools').
+Filters are fixed here (the demo's settings, so that results stay comparable across
+runs): biallelic SNPs, QUAL >= 30 (missing passes), call rate >= 0.8, MAF >= 0.01;
+per-genotype DP/GQ masking needs FORMAT DP/GQ, which neither benchmark VCF has (skipped
+by filter.py, left out of bcftools').
 """
 
 import json
