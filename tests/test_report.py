@@ -290,7 +290,7 @@ FIGURES = [
     "variants/sites.png",
     "variants/samples.png",
     "population/pca_label.png",
-    "population/pca_population.png",  # report.color_by: [population] (config.yaml)
+    "population/pca_population.png",  # report.color_by: [population] (.test/demo)
     "association/manhattan.png",
     "association/qq.png",
     "model/roc.png",
