@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from defaults import schema_defaults
 from features import MISSING, read_genotypes, read_samples, split_site_id
 from model import build_pipeline, load_model, params_with_defaults
 
@@ -47,7 +48,7 @@ COUNTS = ["n_model_sites", "n_from_vcf", "n_hom_ref_covered", "n_imputed"]
 COVERAGE = ["observed_share", "low_coverage", "method"]
 # Below this share of observed model sites a prediction is flagged (config
 # predict.min_observed; the default is chosen in config/README.md from bench/missing.py).
-MIN_OBSERVED = 0.2
+MIN_OBSERVED = schema_defaults()["predict"]["min_observed"]
 
 
 def covered_matrix(covered, samples, sites) -> np.ndarray:

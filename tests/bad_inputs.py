@@ -561,7 +561,7 @@ CASES = [
     # ------------------------------------------------------------ config
     Case(
         "config_unknown_key",
-        lambda w: raw_config(w, lambda c: c["filter"].update(min_qaul=20)),
+        lambda w: raw_config(w, lambda c: c.setdefault("filter", {}).update(min_qaul=20)),
         (rf"{C}filter\.min_qaul: unknown key\. Fix: did you mean 'min_qual'\?",),
     ),
     Case(

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 import model  # noqa: E402
@@ -185,13 +184,6 @@ def test_observed_share_and_low_coverage_flag(trained):
     assert again["prob_case"].nunique() == 1
     default = predict.predict(trained["model"], g)
     assert (default["low_coverage"] == (default["observed_share"] < predict.MIN_OBSERVED)).all()
-
-
-def test_min_observed_default_is_the_schemas():
-    schema = Path(__file__).parents[1] / "config" / "schemas" / "config.schema.yaml"
-    block = yaml.safe_load(schema.read_text())["properties"]["predict"]
-    assert block["additionalProperties"] is False
-    assert block["properties"]["min_observed"]["default"] == predict.MIN_OBSERVED
 
 
 def test_samples_sharing_a_pattern_share_one_refit_and_batches_do_not_matter(trained):
