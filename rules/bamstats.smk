@@ -3,7 +3,7 @@ rule bamstats:
     input:
         bam="results/map/{sample}.bam",
         bai="results/map/{sample}.bam.bai",
-        ref="results/reference/genome.fa",
+        ref=GENOME,
     output:
         stats="results/bamstats/{sample}.stats.txt",
         flagstat="results/bamstats/{sample}.flagstat.txt",

@@ -14,7 +14,7 @@ CALL_MODE = config["bcftools"]["mode"]
 
 rule call_chunks:
     input:
-        "results/reference/genome.fa.fai",
+        GENOME_FAI,
     output:
         expand("results/calls/chunks/{chunk}.bed", chunk=range(N_CHUNKS)),
     log:
@@ -34,8 +34,8 @@ if CALL_MODE == "joint":
 
     rule call_chunk:
         input:
-            ref="results/reference/genome.fa",
-            fai="results/reference/genome.fa.fai",
+            ref=GENOME,
+            fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
             bams=expand("results/map/{sample}.bam", sample=SAMPLES),
             bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
@@ -64,8 +64,8 @@ else:
 
     rule gvcf_sample:
         input:
-            ref="results/reference/genome.fa",
-            fai="results/reference/genome.fa.fai",
+            ref=GENOME,
+            fai=GENOME_FAI,
             bam="results/map/{sample}.bam",
             bai="results/map/{sample}.bam.bai",
         output:
@@ -93,8 +93,8 @@ else:
 
     rule merge_gvcf_chunk:
         input:
-            ref="results/reference/genome.fa",
-            fai="results/reference/genome.fa.fai",
+            ref=GENOME,
+            fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
             gvcfs=expand("results/calls/gvcf/{sample}.g.bcf", sample=SAMPLES),
             csis=expand("results/calls/gvcf/{sample}.g.bcf.csi", sample=SAMPLES),
@@ -125,7 +125,7 @@ else:
 
 rule gather_calls:
     input:
-        ref="results/reference/genome.fa",
+        ref=GENOME,
         chunks=expand("results/calls/chunks/{chunk}.bcf", chunk=range(N_CHUNKS)),
     output:
         vcf="results/calls/cohort.vcf.gz",
@@ -150,7 +150,7 @@ rule gather_calls:
 
 rule vcf_stats:
     input:
-        ref="results/reference/genome.fa",
+        ref=GENOME,
         vcf="results/calls/cohort.vcf.gz",
     output:
         "results/calls/cohort.stats.txt",

@@ -59,6 +59,10 @@ SAMPLES = sorted(samples.index)
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
 PREDICT_WITH = config["predict_with"]
+# The reference every step maps to and calls against (rules/reference.smk).
+GENOME = "results/reference/genome.fa"
+GENOME_FAI = f"{GENOME}.fai"
+BAMSTATS_EXTS = ["stats.txt", "flagstat.txt", "idxstats.txt"]  # rules/bamstats.smk
 
 
 wildcard_constraints:
@@ -74,6 +78,28 @@ def mem(base_mb):
 
 def sample_units(sample):
     return sorted(units.loc[PSEUDONYM_OF.get(sample, sample)].index)
+
+
+def unit_pairs():
+    """(sample, unit) of every unit of every sample, in sample order."""
+    return [(s, u) for s in SAMPLES for u in sample_units(s)]
+
+
+def trim_report(sample, unit):
+    """Cutadapt's JSON report of one unit (rules/trim.smk: .pe.json or .se.json)."""
+    mode = "pe" if sheets.is_paired(units, sample, unit) else "se"
+    return f"results/trim/{sample}/{unit}.{mode}.json"
+
+
+def trim_log(sample, unit):
+    """Cutadapt's log of one unit (rules/trim.smk: .log paired, .se.log single-end)."""
+    mode = "" if sheets.is_paired(units, sample, unit) else ".se"
+    return f"results/logs/trim/{sample}/{unit}{mode}.log"
+
+
+def bamstats_files(exts=BAMSTATS_EXTS):
+    """samtools stats/flagstat/idxstats files of all samples (rules/bamstats.smk)."""
+    return expand("results/bamstats/{sample}.{ext}", sample=SAMPLES, ext=exts)
 
 
 def is_paired(wildcards):
@@ -109,11 +135,6 @@ def labels_checked(wildcards):
     return []
 
 
-def get_trim_report(wildcards):
-    mode = "pe" if is_paired(wildcards) else "se"
-    return f"results/trim/{wildcards.sample}/{wildcards.unit}.{mode}.json"
-
-
 def get_unit_bams(wildcards):
     return expand(
         "results/map/units/{sample}/{unit}.bam",
@@ -131,15 +152,14 @@ def read_group(wildcards):
     )
 
 
-def get_reference_fai():
-    return "results/reference/genome.fa.fai"
-
-
-def get_cohort_vcf():
-    """The VCF the ML steps start from: the joint calls, or `input_vcf`."""
-    if config["input_vcf"] and PRIVACY["pseudonymise"]:
-        return "results/privacy/input.vcf.gz"  # rules/privacy.smk
-    return config["input_vcf"] or "results/calls/cohort.vcf.gz"
+# The VCF the ML steps start from: the joint calls, or `input_vcf` (its pseudonymised
+# copy, rules/privacy.smk, when samples are pseudonymised).
+if config["input_vcf"] and PRIVACY["pseudonymise"]:
+    COHORT_VCF = "results/privacy/input.vcf.gz"
+else:
+    COHORT_VCF = config["input_vcf"] or "results/calls/cohort.vcf.gz"
+# New samples' genotypes at the model's sites: `input_vcf`, or called from their BAMs.
+PREDICT_VCF = COHORT_VCF if config["input_vcf"] else "results/predict/model_sites.vcf.gz"
 
 
 def get_matrix_inputs(wildcards):
@@ -163,13 +183,6 @@ def get_predict_inputs(wildcards):
     return inputs
 
 
-def get_predict_vcf():
-    """New samples' genotypes at the model's sites: from their BAMs, or `input_vcf`."""
-    if config["input_vcf"]:
-        return get_cohort_vcf()
-    return "results/predict/model_sites.vcf.gz"
-
-
 def get_final_outputs():
     outputs = ["results/predict/predictions.tsv"]
     if not PREDICT_WITH:
@@ -181,16 +194,11 @@ def get_final_outputs():
     if config["matrix"]["plink"]:
         outputs.append("results/matrix/genotypes.pgen")
     if FROM_READS:
-        unit_pairs = [(s, u) for s in SAMPLES for u in sample_units(s)]
         outputs += [
             "results/calls/cohort.vcf.gz",
             "results/calls/cohort.stats.txt",
-            *[f"results/fastqc/{s}/{u}" for s, u in unit_pairs],
-            *expand(
-                "results/bamstats/{sample}.{ext}",
-                sample=SAMPLES,
-                ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
-            ),
+            *[f"results/fastqc/{s}/{u}" for s, u in unit_pairs()],
+            *bamstats_files(),
         ]
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
     return outputs

@@ -2,7 +2,7 @@
 # genotype failing DP/GQ becomes missing, never hom-ref.
 rule filter_vcf:
     input:
-        vcf=get_cohort_vcf(),
+        vcf=COHORT_VCF,
     output:
         vcf="results/filter/filtered.vcf.gz",
         tbi="results/filter/filtered.vcf.gz.tbi",

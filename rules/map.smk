@@ -4,7 +4,7 @@
 rule bwa_mem:
     input:
         reads=get_trimmed,
-        idx=multiext("results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        idx=multiext(GENOME, ".amb", ".ann", ".bwt", ".pac", ".sa"),
     output:
         temp("results/map/units/{sample}/{unit}.bam"),
     log:
@@ -17,13 +17,14 @@ rule bwa_mem:
     resources:
         mem_mb=mem(2000),
     params:
+        index=lambda wc, input: os.path.splitext(input.idx[0])[0],  # GENOME
         rg=read_group,
         extra=config["bwa"]["extra"],
         sort_mem=lambda wc, threads, resources: max(100, resources.mem_mb // (2 * threads)),
     shell:
         # -K fixes the batch size so that output does not depend on threads.
         "(set -o pipefail; bwa mem -t {threads} -K 10000000 -R '{params.rg}' {params.extra}"
-        " results/reference/genome.fa {input.reads:q}"
+        " {params.index} {input.reads:q}"
         " | samtools fixmate -m -u - -"
         " | samtools sort -@ {threads} -m {params.sort_mem}M -T {output:q}.tmp"
         " -o {output:q} -) 2> {log:q}"

@@ -31,7 +31,7 @@ if PREDICT_WITH:
     rule model_sites:
         input:
             model=PREDICT_WITH,
-            fai=get_reference_fai(),
+            fai=GENOME_FAI,
         output:
             "results/predict/model_sites.tsv",
         log:
@@ -48,8 +48,8 @@ if PREDICT_WITH:
 
     rule genotype_model_sites:
         input:
-            ref="results/reference/genome.fa",
-            fai="results/reference/genome.fa.fai",
+            ref=GENOME,
+            fai=GENOME_FAI,
             sites="results/predict/model_sites.tsv",
             bams=expand("results/map/{sample}.bam", sample=SAMPLES),
             bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
@@ -109,7 +109,7 @@ if PREDICT_WITH:
 
     rule predict_matrix:
         input:
-            vcf=get_predict_vcf(),
+            vcf=PREDICT_VCF,
             samples=config["samples"],
         output:
             genotypes="results/predict/genotypes.parquet",

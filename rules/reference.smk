@@ -5,8 +5,8 @@ rule reference:
     input:
         config["reference"]["fasta"] or [],
     output:
-        fa="results/reference/genome.fa",
-        fai="results/reference/genome.fa.fai",
+        fa=GENOME,
+        fai=GENOME_FAI,
     log:
         "results/logs/reference/reference.log",
     benchmark:
@@ -22,9 +22,9 @@ rule reference:
 
 rule bwa_index:
     input:
-        "results/reference/genome.fa",
+        GENOME,
     output:
-        multiext("results/reference/genome.fa", ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        multiext(GENOME, ".amb", ".ann", ".bwt", ".pac", ".sa"),
     log:
         "results/logs/reference/bwa_index.log",
     benchmark:

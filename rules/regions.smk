@@ -4,7 +4,7 @@ rule regions:
     input:
         vcf="results/filter/filtered.vcf.gz",
         bed=config["regions"] or [],
-        fai=get_reference_fai(),
+        fai=GENOME_FAI,
     output:
         vcf="results/regions/regions.vcf.gz",
         tbi="results/regions/regions.vcf.gz.tbi",

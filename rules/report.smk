@@ -57,10 +57,10 @@ if FROM_READS:
 
     rule report_qc:
         input:
-            trim=trim_reports(),
-            flagstat=expand("results/bamstats/{sample}.flagstat.txt", sample=SAMPLES),
-            stats=expand("results/bamstats/{sample}.stats.txt", sample=SAMPLES),
-            idxstats=expand("results/bamstats/{sample}.idxstats.txt", sample=SAMPLES),
+            trim=[trim_report(s, u) for s, u in unit_pairs()],
+            flagstat=bamstats_files(["flagstat.txt"]),
+            stats=bamstats_files(["stats.txt"]),
+            idxstats=bamstats_files(["idxstats.txt"]),
         output:
             reads=report(
                 "results/report/qc/reads.png",
@@ -99,13 +99,9 @@ if FROM_READS:
 
     rule multiqc:
         input:
-            fastqc=[f"results/fastqc/{s}/{u}" for s, u in report_unit_pairs()],
-            trim_logs=[log for log, _ in trim_logs()],
-            bamstats=expand(
-                "results/bamstats/{sample}.{ext}",
-                sample=SAMPLES,
-                ext=["stats.txt", "flagstat.txt", "idxstats.txt"],
-            ),
+            fastqc=[f"results/fastqc/{s}/{u}" for s, u in unit_pairs()],
+            trim_logs=[trim_log(s, u) for s, u in unit_pairs()],
+            bamstats=bamstats_files(),
             vcf_stats="results/calls/cohort.stats.txt",
         output:
             html=report(
@@ -127,7 +123,7 @@ if FROM_READS:
             mem_mb=mem(2000),
         params:
             # Cutadapt logs are linked as <sample>.<unit>.cutadapt.log (scripts/multiqc.py).
-            names=[name for _, name in trim_logs()],
+            names=[f"{s}.{u}" for s, u in unit_pairs()],
         script:
             "../scripts/multiqc.py"
 
@@ -136,7 +132,7 @@ if not PREDICT_WITH:
 
     rule report_variants:
         input:
-            vcf=get_cohort_vcf(),
+            vcf=COHORT_VCF,
             filtered="results/filter/filtered.vcf.gz",
             counts="results/filter/filter_counts.tsv",
             sites="results/matrix/sites.tsv",

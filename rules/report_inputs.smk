@@ -2,6 +2,7 @@
 # functions in different files).
 import re
 
+import sample_columns  # scripts/sample_columns.py (scripts/ is on sys.path: common.smk)
 from snakemake.logging import logger
 
 REPORT = config["report"]
@@ -15,10 +16,8 @@ def pca_colours():
     for c in REPORT["color_by"]:
         if c not in samples.columns:
             logger.warning(f"report.color_by: the samples sheet has no column {c!r}; skipped")
-        elif c in ("call_rate", "heterozygosity"):  # renamed by scripts/matrix.py
-            cols.append(f"sheet_{c}")
-        else:
-            cols.append(c)
+        else:  # its name in results/matrix/samples.tsv
+            cols.append(sample_columns.sheet_column(c, config["model"]["target"]))
     return list(dict.fromkeys(cols))
 
 
@@ -27,27 +26,6 @@ PCA_COLOURS = pca_colours()
 
 def report_file_name(name):
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
-
-
-def report_unit_pairs():
-    return [(s, u) for s in SAMPLES for u in sample_units(s)]
-
-
-def trim_reports():
-    return [
-        f"results/trim/{s}/{u}.{'pe' if sheets.is_paired(units, s, u) else 'se'}.json"
-        for s, u in report_unit_pairs()
-    ]
-
-
-def trim_logs():
-    """(log, canonical name) of every unit's Cutadapt log, for MultiQC."""
-    out = []
-    for s, u in report_unit_pairs():
-        paired = sheets.is_paired(units, s, u)
-        log = f"results/logs/trim/{s}/{u}.log" if paired else f"results/logs/trim/{s}/{u}.se.log"
-        out.append((log, f"{s}.{u}"))
-    return out
 
 
 def report_outputs():
@@ -86,9 +64,9 @@ def summary_inputs(wildcards):
         }
     if FROM_READS:
         inputs |= {
-            "trim": trim_reports(),
-            "flagstat": expand("results/bamstats/{sample}.flagstat.txt", sample=SAMPLES),
-            "stats": expand("results/bamstats/{sample}.stats.txt", sample=SAMPLES),
-            "idxstats": expand("results/bamstats/{sample}.idxstats.txt", sample=SAMPLES),
+            "trim": [trim_report(s, u) for s, u in unit_pairs()],
+            "flagstat": bamstats_files(["flagstat.txt"]),
+            "stats": bamstats_files(["stats.txt"]),
+            "idxstats": bamstats_files(["idxstats.txt"]),
         }
     return inputs

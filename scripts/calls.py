@@ -13,7 +13,7 @@ from pathlib import Path
 def read_fai(path):
     """[(contig, length), ...] in reference order."""
     with open(path) as fh:
-        return [(f[0], int(f[1])) for f in (line.split("\t") for line in fh) if f[0]]
+        return [(f[0], int(f[1])) for f in (line.rstrip("\n").split("\t") for line in fh) if f[0]]
 
 
 def fasta_lengths(path):

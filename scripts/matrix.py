@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from filter import check_ploidy, classify, genotype_stats
+from sample_columns import sheet_column
 
-SAMPLE_COLUMNS = ["sample", "call_rate", "heterozygosity", "label"]
 BLOCK_BYTES = 1 << 22  # genotype arrays buffered per block of sites (4 MiB)
 
 
@@ -178,10 +178,8 @@ def _sample_table(names, called, het, n_sites, ploidy, labels, target):
     samples["label"] = sheet[target].reindex(names).fillna("").to_numpy()
     # The sheet's other columns; a name clashing with a computed one gets a `sheet_` prefix.
     for col in sheet.columns:
-        if col == target and target == "label":
-            continue
-        out = f"sheet_{col}" if col in SAMPLE_COLUMNS else col
-        samples[out] = sheet[col].reindex(names).fillna("").to_numpy()
+        if (out := sheet_column(col, target)) != "label":
+            samples[out] = sheet[col].reindex(names).fillna("").to_numpy()
     return samples
 
 

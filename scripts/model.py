@@ -31,7 +31,7 @@ import sklearn
 import skops
 import skops.io as sio
 from defaults import with_defaults
-from features import MISSING, read_genotypes, read_samples, read_sites
+from labels import check_labels
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_selection import SelectKBest, chi2
@@ -46,6 +46,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
+from tables import MISSING, read_genotypes, read_samples, read_sites
 
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
 PER_CLASS = ["precision", "recall", "f1"]
@@ -92,30 +93,6 @@ def labelled_data(genotypes, samples, features=None, label="label"):
             )
         X = X[list(features)]
     return X, labels[keep].to_numpy(dtype=str)
-
-
-def check_labels(y, cv_folds):
-    """Raise a ValueError that says what to change when CV is impossible."""
-    if len(y) == 0:
-        raise ValueError(
-            "model: no labelled samples; give the target column a value for at least "
-            "two classes in the samples sheet"
-        )
-    classes, counts = np.unique(y, return_counts=True)
-    classes = [str(c) for c in classes]
-    if len(classes) < 2:
-        raise ValueError(
-            f"model: only one class among the {len(y)} labelled samples ({classes[0]!r}); "
-            "a classifier needs at least two"
-        )
-    small = [(c, n) for c, n in zip(classes, counts, strict=True) if n < cv_folds]
-    if small:
-        which = ", ".join(f"{c!r} has {n}" for c, n in small)
-        raise ValueError(
-            f"model: cv_folds={cv_folds} but class {which} labelled sample(s); every class "
-            f"needs at least cv_folds members: lower model.cv_folds to <= {min(counts)} "
-            "or label more samples"
-        )
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -287,7 +264,7 @@ def cross_validate(X, y, params) -> dict:
     """
     p = params_with_defaults(params)
     y = np.asarray(y, dtype=str)
-    check_labels(y, int(p["cv_folds"]))
+    check_labels(y, int(p["cv_folds"]), p["target"], f"model: column {p['target']}")
     names = np.asarray(X.index if isinstance(X, pd.DataFrame) else np.arange(len(y)), dtype=str)
     Xa = np.asarray(X, dtype=np.int8)
     classes = [str(c) for c in np.unique(y)]  # sorted

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from defaults import schema_defaults
-from features import MISSING, read_genotypes, read_samples, split_site_id
 from model import build_pipeline, load_model, params_with_defaults
+from tables import MISSING, read_genotypes, read_samples, split_site_id
 
 COUNTS = ["n_model_sites", "n_from_vcf", "n_hom_ref_covered", "n_imputed"]
 COVERAGE = ["observed_share", "low_coverage", "method"]

@@ -18,14 +18,9 @@ from pathlib import Path
 import cyvcf2
 import pybedtools
 import pysam
+from calls import read_fai
 
 MAX_LISTED = 10  # BED problems listed in one error; the rest are counted
-
-
-def read_fai(path) -> dict:
-    """{contig: length} of a .fai, in reference order."""
-    with open(path) as fh:
-        return {f[0]: int(f[1]) for f in (line.rstrip("\n").split("\t") for line in fh) if f[0]}
 
 
 def _contig_hint(contig: str, contigs: dict) -> str:
@@ -41,7 +36,7 @@ def check_bed(bed, fai) -> list[tuple[str, int, int, str, int]]:
     fewer than 3 columns, coordinates not integers, start < 0, start > end, a contig not in
     the reference, end beyond the contig. Header (`track`, `browser`, `#`) and blank lines
     are skipped."""
-    contigs = read_fai(fai)
+    contigs = dict(read_fai(fai))  # {contig: length}, reference order
     intervals, problems = [], []
     with open(bed) as fh:
         for n, line in enumerate(fh, start=1):

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from tables import read_tsv  # noqa: E402
 
 OKABE_ITO = [
     "#0072B2",  # blue
@@ -1038,10 +1039,6 @@ def _flags(pred: pd.DataFrame) -> np.ndarray:
 # ----------------------------------------------------------------------------- entry point
 
 
-def _read_tsv(path, **kw):
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA", ""], **kw)
-
-
 def _samples_table(path):
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
 
@@ -1059,10 +1056,10 @@ def _main(smk):
             plot_depth(hists, out.depth)
             log.write(f"samples: {len(mapping)}, units: {len(trim)}\n")
         elif rule == "report_variants":
-            counts = _read_tsv(inp.counts)
+            counts = read_tsv(inp.counts)
             plot_filters(counts, out.filters)
             raw, kept = read_vcf_sites(inp.vcf), read_vcf_sites(inp.filtered)
-            sites = _read_tsv(inp.sites)
+            sites = read_tsv(inp.sites)
             plot_site_stats(raw, kept, sites, out.sites, dict(smk.params.filter))
             plot_sample_stats(_samples_table(inp.samples), out.samples)
             log.write(
@@ -1077,21 +1074,21 @@ def _main(smk):
                 plot_pca(pca, variance, samples, column, path)
             log.write(f"samples: {len(pca)}, coloured by {list(smk.params.columns)}\n")
         elif rule == "report_association":
-            assoc = _read_tsv(inp.table)
+            assoc = read_tsv(inp.table)
             summary = json.loads(Path(inp.summary).read_text())
             plot_manhattan(assoc, summary, out.manhattan)
             plot_qq(assoc, summary, out.qq)
             log.write(f"SNPs: {len(assoc)}, lambda_gc: {summary.get('lambda_gc')}\n")
         elif rule == "report_model":
             metrics = json.loads(Path(inp.metrics).read_text())
-            plot_roc(_read_tsv(inp.oof, dtype={"sample": str, "true": str}), metrics, out.roc)
+            plot_roc(read_tsv(inp.oof, dtype={"sample": str, "true": str}), metrics, out.roc)
             plot_confusion(metrics, out.confusion)
-            imp = _read_tsv(inp.importances, dtype={"site_id": str, "region": str})
+            imp = read_tsv(inp.importances, dtype={"site_id": str, "region": str})
             plot_importances(imp, out.importances, int(smk.params.top_n))
             plot_null(metrics, out.null)
             log.write(f"classes: {metrics['classes']}\n")
         elif rule == "report_predictions":
-            pred = _read_tsv(
+            pred = read_tsv(
                 inp.predictions, dtype={"sample": str, "predicted": str, "true_label": str}
             )
             plot_predictions(pred, out[0])

@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import jsonschema
+import labels
 import pandas as pd
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -659,41 +660,22 @@ def check_target(samples: pd.DataFrame, config: dict) -> None:
 
 
 def check_labels(samples: pd.DataFrame, config: dict) -> None:
-    """Cross-validation is possible with the sheet's labels (as scripts/model.py checks):
-    two or more classes, each with at least model.cv_folds labelled samples. Called when
-    the DAG needs a model (rules/model.smk), so that runs up to the calls need no labels."""
+    """Cross-validation is possible with the sheet's labels (scripts/labels.py, the check
+    scripts/model.py makes too). Called when the DAG needs a model (rules/model.smk), so
+    that runs up to the calls need no labels."""
     target = config["model"]["target"]
     if config.get("predict_with") or target not in samples.columns:
         return
     name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
-    labels = samples.drop_duplicates("sample")[target]
-    counts = labels[labels != ""].value_counts().sort_index()
-    folds = config["model"].get("cv_folds", 5)
-    where = f"{name}: column {target}"
-    if counts.empty:
-        raise SheetError(
-            f"{where}: no labelled sample (every cell is empty). Fix: give at least "
-            f"cv_folds={folds} samples of each of two or more classes a label in column "
-            f"'{target}' (model.target), or set predict_with to predict with a saved model."
+    try:
+        labels.check_labels(
+            samples.drop_duplicates("sample")[target],
+            config["model"].get("cv_folds", 5),
+            target,
+            f"{name}: column {target}",
         )
-    if len(counts) < 2:
-        raise SheetError(
-            f"{where}: only one class ({counts.index[0]!r}, {counts.iloc[0]} samples); a "
-            f"classifier needs two or more. Fix: label samples of another class in "
-            f"'{target}', or set model.target to a column with several classes."
-        )
-    small = counts[counts < folds]
-    if not small.empty:
-        which = ", ".join(f"{c!r} has {n}" for c, n in small.items())
-        raise SheetError(
-            f"{where}: class {which} labelled sample(s), fewer than model.cv_folds={folds}. "
-            f"Fix: label more samples of that class, or lower model.cv_folds to "
-            f"{max(2, counts.min())} or less (at least 2)."
-            if counts.min() >= 2
-            else f"{where}: class {which} labelled sample(s), fewer than "
-            f"model.cv_folds={folds}. Fix: label at least 2 (and cv_folds) samples of "
-            "every class, or remove the label of the rare class."
-        )
+    except labels.LabelError as e:
+        raise SheetError(str(e)) from None
 
 
 def is_paired(units: pd.DataFrame, sample: str, unit: str) -> bool:

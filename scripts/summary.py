@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from tables import read_genotypes, read_tsv
 
 from report import mapping_table, read_cutadapt, trimming_table
 
@@ -114,21 +115,9 @@ def headline(counts=None, genotypes=None, assoc=None, metrics=None, table=None) 
     return out
 
 
-def read_genotypes(path) -> pd.DataFrame:
-    genotypes = pd.read_parquet(path)
-    if "sample" in genotypes.columns:
-        genotypes = genotypes.set_index("sample")
-    genotypes.index = genotypes.index.astype(str)
-    return genotypes
-
-
 def write_summary(table: pd.DataFrame, path):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, sep="\t", index=False, na_rep="NA", float_format="%.6g")
-
-
-def _read(path, **kw):
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA", ""], **kw)
 
 
 def _main(smk):
@@ -139,15 +128,15 @@ def _main(smk):
         trim = trimming_table(read_cutadapt(inp.trim))
         mapping, _ = mapping_table(list(smk.params.samples), inp.flagstat, inp.stats, inp.idxstats)
     if "pca" in inp.keys():
-        pca = _read(inp.pca, dtype={"sample": str})
+        pca = read_tsv(inp.pca, dtype={"sample": str})
     if "oof" in inp.keys():
-        oof = _read(inp.oof, dtype={"sample": str, "true": str, "predicted": str})
-    predictions = _read(inp.predictions, dtype={"sample": str, "predicted": str})
+        oof = read_tsv(inp.oof, dtype={"sample": str, "true": str, "predicted": str})
+    predictions = read_tsv(inp.predictions, dtype={"sample": str, "predicted": str})
     genotypes = read_genotypes(inp.genotypes)
     sheet = list(smk.params.samples)
     table = build_summary(samples, trim, mapping, pca, oof, predictions, sheet, genotypes)
     write_summary(table, smk.output.table)
-    counts = _read(inp.counts) if "counts" in inp.keys() else None
+    counts = read_tsv(inp.counts) if "counts" in inp.keys() else None
     assoc = json.loads(Path(inp.assoc).read_text()) if "assoc" in inp.keys() else None
     metrics = json.loads(Path(inp.metrics).read_text()) if "metrics" in inp.keys() else None
     cohort = headline(counts, genotypes, assoc, metrics, table)
