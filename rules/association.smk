@@ -19,5 +19,6 @@ rule association:
         mem_mb=mem(2000),
     params:
         association=config["association"],
+        ploidy=config["ploidy"],
     script:
         "../scripts/association.py"

@@ -18,5 +18,6 @@ rule features:
         mem_mb=mem(2000),
     params:
         features=config["features"],
+        ploidy=config["ploidy"],
     script:
         "../scripts/features.py"

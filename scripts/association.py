@@ -262,7 +262,7 @@ def _round(x, digits=6):
 
 def _main(smk):
     params = dict(smk.params.association)
-    ploidy = int(smk.config.get("ploidy", 2))
+    ploidy = int(smk.params.ploidy)
     genotypes = read_genotypes(smk.input.genotypes)
     samples = read_samples(smk.input.samples)
     sites = read_sites(smk.input.sites)

@@ -212,7 +212,7 @@ def write_pca(scores, ratios, pca_path, variance_path):
 
 def _main(smk):
     params = dict(smk.params.features)
-    ploidy = int(smk.config.get("ploidy", 2))
+    ploidy = int(smk.params.ploidy)
     genotypes = read_genotypes(smk.input.genotypes)
     sites = read_sites(smk.input.sites)
     kept, table = select_features(genotypes, sites, params, ploidy)
