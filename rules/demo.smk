@@ -1,4 +1,5 @@
-# Embedded demo cohort: a seeded simulator (scripts/demo.py) writes the
+# Embedded demo cohort: a seeded simulator (scripts/demo.py, run by
+# scripts/demo_population.py and scripts/demo_reads.py) writes the
 # reference, truth VCF, phenotypes and reads the first time they are needed.
 if DEMO:
 
@@ -22,7 +23,7 @@ if DEMO:
         params:
             demo=config["demo"],
         script:
-            "../scripts/demo.py"
+            "../scripts/demo_population.py"
 
     rule demo_reads:
         input:
@@ -50,4 +51,4 @@ if DEMO:
                 "r2": config["cutadapt"]["adapter_r2"],
             },
         script:
-            "../scripts/demo.py"
+            "../scripts/demo_reads.py"

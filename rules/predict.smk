@@ -44,7 +44,7 @@ if PREDICT_WITH:
         resources:
             mem_mb=mem(1000),
         script:
-            "../scripts/predict.py"
+            "../scripts/model_sites.py"
 
     rule genotype_model_sites:
         input:

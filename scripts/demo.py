@@ -22,9 +22,10 @@ Model
 Every random stream is derived from `seed` (plus fixed stream ids, sample index and
 crc32 of the unit name), and every output is byte-identical for the same parameters.
 
-Use: importable functions (tests), a Snakemake `script:` (rules demo_population and
-demo_reads) and a CLI: `python scripts/demo.py sheets --config .test/demo/config.yaml
---samples .test/demo/samples.tsv --units .test/demo/units.tsv`.
+Use: importable functions (tests, and the scripts of rules demo_population and
+demo_reads: scripts/demo_population.py, scripts/demo_reads.py) and a CLI: `python
+scripts/demo.py sheets --config .test/demo/config.yaml --samples .test/demo/samples.tsv
+--units .test/demo/units.tsv`.
 """
 
 import argparse
@@ -488,32 +489,6 @@ def demo_sheets(params: dict, outdir=None):
 # ----------------------------------------------------------------------------- entry points
 
 
-def _main(smk):
-    params = dict(smk.params.demo)
-    with open(smk.log[0], "w") as log:
-        if smk.rule == "demo_population":
-            outdir = Path(smk.output.ref).parent
-            pop = simulate_population(params)
-            paths = write_population(pop, outdir)
-            for key, path in paths.items():  # the rule's outputs must match our layout
-                assert Path(getattr(smk.output, key)) == path, (key, path)
-            s = pop.summary
-            log.write(
-                f"SNPs: {s['n_snps']} {s['n_snps_per_contig']}\ncases/controls: "
-                f"{s['n_cases']}/{s['n_controls']}\noracle AUC: {s['oracle_auc']}\n"
-                f"Hudson Fst: {s['fst_hudson']}\n"
-            )
-        elif smk.rule == "demo_reads":
-            stats = simulate_unit_reads(
-                smk.input.ref, smk.input.vcf, smk.wildcards.sample, smk.wildcards.unit,
-                int(smk.params.n_units), params, smk.output.r1, smk.output.r2,
-                adapters=dict(smk.params.adapters),
-            )  # fmt: skip
-            log.write("".join(f"{k}: {v}\n" for k, v in stats.items()))
-        else:
-            raise ValueError(f"scripts/demo.py: unknown rule {smk.rule}")
-
-
 def _cli(argv=None):
     import yaml
 
@@ -532,7 +507,5 @@ def _cli(argv=None):
     units.to_csv(args.units, sep="\t", index=False)
 
 
-if "snakemake" in globals():
-    _main(snakemake)  # noqa: F821
-elif __name__ == "__main__":
+if __name__ == "__main__":
     _cli()

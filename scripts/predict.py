@@ -31,15 +31,17 @@ step) and `low_coverage` = observed_share < `min_observed` (config predict.min_o
 flag predictions made from too few sites; bench/missing.py measured the accuracy
 against the share of masked sites.
 
-Rules: `predict` (predictions; with `unlabelled_only` the unlabelled samples of the
-training matrix) and `model_sites` (the model's sites as a bcftools -T/-C alleles file
-CHROM POS REF,ALT in reference order).
+Rule `predict` (predictions; with `unlabelled_only` the unlabelled samples of the
+training matrix). Rule `model_sites` (scripts/model_sites.py) writes the model's sites
+as a bcftools -T/-C alleles file, CHROM POS REF,ALT in reference order
+(model_sites_table).
 """
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from calls import read_fai
 from defaults import schema_defaults
 from model import build_pipeline, load_model, params_with_defaults
 from tables import MISSING, read_genotypes, read_samples, split_site_id
@@ -303,8 +305,7 @@ def model_sites_table(model, fai=None) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["chrom", "pos", "ref", "alt"])
     table["alleles"] = table["ref"] + "," + table["alt"]
     if fai is not None:
-        contigs = [line.split("\t")[0] for line in Path(fai).read_text().splitlines() if line]
-        rank = {c: i for i, c in enumerate(contigs)}
+        rank = {c: i for i, (c, _) in enumerate(read_fai(fai))}
         table = table[table["chrom"].isin(rank)]
         table = table.assign(_rank=table["chrom"].map(rank)).sort_values(["_rank", "pos"])
     else:
@@ -325,14 +326,6 @@ def _samples_for(smk):
 def _main(smk):
     model = load_model(smk.input.model)
     with open(smk.log[0], "w") as log:
-        if smk.rule == "model_sites":
-            table = model_sites_table(model, smk.input.fai)
-            Path(smk.output[0]).parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(smk.output[0], sep="\t", index=False, header=False)
-            dropped = len(model["sites"]) - len(table)
-            log.write(f"model sites: {len(model['sites'])}\nwritten: {len(table)}\n")
-            log.write(f"dropped (contig not in the reference): {dropped}\n")
-            return
         genotypes = read_genotypes(smk.input.genotypes)
         samples = _samples_for(smk)
         covered_path = getattr(smk.input, "covered", None)

@@ -201,28 +201,29 @@ def test_committed_sheets_match_the_simulator():
 
 
 def test_snakemake_entry_point(tmp_path):
-    """_main dispatches on the rule name and writes outputs plus a log."""
+    """The rules' scripts (demo_population.py, demo_reads.py) write outputs plus a log."""
+    import demo_population
+    import demo_reads
+
     out = tmp_path / "demo"
     files = dict(
         zip(["ref", "vcf", "tbi", "phenotypes", "causal", "summary"], OUTPUTS, strict=True)
     )
     smk = SimpleNamespace(
-        rule="demo_population",
         params=SimpleNamespace(demo=SMALL),
         output=SimpleNamespace(**{k: str(out / v) for k, v in files.items()}),
         log=[str(tmp_path / "population.log")],
     )
-    demo._main(smk)
+    demo_population.main(smk)
     assert all((out / name).exists() for name in OUTPUTS)
     assert "SNPs:" in (tmp_path / "population.log").read_text()
     smk = SimpleNamespace(
-        rule="demo_reads",
         input=SimpleNamespace(ref=str(out / "reference.fa"), vcf=str(out / "truth/truth.vcf.gz")),
         output=SimpleNamespace(r1=str(tmp_path / "R1.fq.gz"), r2=str(tmp_path / "R2.fq.gz")),
         params=SimpleNamespace(demo=SMALL, n_units=2, adapters=ADAPTERS),
         wildcards=SimpleNamespace(sample="S012", unit="L2"),
         log=[str(tmp_path / "reads.log")],
     )
-    demo._main(smk)
+    demo_reads.main(smk)
     assert len(read_fastq(tmp_path / "R1.fq.gz")[0]) == demo.n_unit_pairs(SMALL, 2)
     assert "adapter_readthrough" in (tmp_path / "reads.log").read_text()
