@@ -1,4 +1,5 @@
-# Report: matplotlib figures (scripts/report.py), registered for
+# Report: matplotlib figures (scripts/report_<group>.py, styled by scripts/plot_style.py;
+# QC parsers in scripts/qc.py), registered for
 # `snakemake --report results/report.html` with captions in report/; a per-sample
 # summary table (scripts/summary.py); MultiQC over the read and mapping QC.
 # One rule per figure group, so the DAG does not grow with the samples.
@@ -50,7 +51,7 @@ rule report_predictions:
     resources:
         mem_mb=mem(1000),
     script:
-        "../scripts/report.py"
+        "../scripts/report_predictions.py"
 
 
 if FROM_READS:
@@ -95,7 +96,7 @@ if FROM_READS:
         params:
             samples=SAMPLES,
         script:
-            "../scripts/report.py"
+            "../scripts/report_qc.py"
 
     rule multiqc:
         input:
@@ -171,7 +172,7 @@ if not PREDICT_WITH:
         params:
             filter=config["filter"],
         script:
-            "../scripts/report.py"
+            "../scripts/report_variants.py"
 
     rule report_population:
         input:
@@ -201,7 +202,7 @@ if not PREDICT_WITH:
         params:
             columns=PCA_COLOURS,
         script:
-            "../scripts/report.py"
+            "../scripts/report_population.py"
 
     rule report_association:
         input:
@@ -232,7 +233,7 @@ if not PREDICT_WITH:
         resources:
             mem_mb=mem(1000),
         script:
-            "../scripts/report.py"
+            "../scripts/report_association.py"
 
     rule report_model:
         input:
@@ -280,4 +281,4 @@ if not PREDICT_WITH:
         params:
             top_n=REPORT["top_n"],
         script:
-            "../scripts/report.py"
+            "../scripts/report_model.py"

@@ -7,7 +7,7 @@ Columns (those of steps that ran in this mode; missing value = NA):
   reads_removed_share, adapter_share (of R1 + R2 reads), bases_trimmed_share (Cutadapt
   JSON); total_reads, mapped_reads, mapping_rate, properly_paired_rate, duplicate_rate
   (samtools flagstat), mean_depth (samtools stats coverage / reference length); the
-  definitions are those of scripts/report.py mapping_table();
+  definitions are those of scripts/qc.py mapping_table();
 * call_rate, heterozygosity (results/matrix/samples.tsv);
 * PC1, PC2 (results/features/pca.tsv);
 * cv_correct_share: share of the sample's out-of-fold CV predictions that were right;
@@ -26,9 +26,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from qc import mapping_table, read_cutadapt, trimming_table
 from tables import read_genotypes, read_tsv
-
-from report import mapping_table, read_cutadapt, trimming_table
 
 TRIM = ["reads_in", "reads_out", "reads_removed_share", "adapter_share", "bases_trimmed_share"]
 MAPPING = [

@@ -11,9 +11,15 @@ import pytest
 from helpers import REPO, snakemake
 
 sys.path.insert(0, str(REPO / "scripts"))
+import plot_style  # noqa: E402
+import qc  # noqa: E402
+import report_association  # noqa: E402
+import report_model  # noqa: E402
+import report_population  # noqa: E402
+import report_predictions  # noqa: E402
+import report_qc  # noqa: E402
+import report_variants  # noqa: E402
 import summary  # noqa: E402
-
-import report  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "report"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -73,9 +79,9 @@ def fake_run(tmp_path, n):
 
 def test_flagstat_and_mapping_table(tmp_path):
     names, p = fake_run(tmp_path, 2)
-    fs = report.read_flagstat(p["flagstat"][0])
+    fs = qc.read_flagstat(p["flagstat"][0])
     assert fs["total"] == 1000 and fs["mapped"] == 950 and fs["primary_duplicates"] == 50
-    table, hists = report.mapping_table(names, p["flagstat"], p["stats"], p["idxstats"])
+    table, hists = qc.mapping_table(names, p["flagstat"], p["stats"], p["idxstats"])
     row = table.iloc[0]
     assert row["mapping_rate"] == pytest.approx(0.95)
     assert row["properly_paired_rate"] == pytest.approx(900 / 980)
@@ -86,17 +92,17 @@ def test_flagstat_and_mapping_table(tmp_path):
 
 
 def test_real_fixture_files():
-    fs = report.read_flagstat(FIXTURES / "S012.flagstat.txt")
+    fs = qc.read_flagstat(FIXTURES / "S012.flagstat.txt")
     assert fs["total"] == 9600 and fs["properly_paired"] == 9600
-    sn, cov = report.read_samtools_stats(FIXTURES / "S012.stats.txt")
+    sn, cov = qc.read_samtools_stats(FIXTURES / "S012.stats.txt")
     assert sn["raw total sequences"] == 9600 and len(cov) > 10
-    assert report.read_genome_length(FIXTURES / "S012.idxstats.txt") == 80000
+    assert qc.read_genome_length(FIXTURES / "S012.idxstats.txt") == 80000
 
 
 def test_trimming_sums_units():
-    units = report.read_cutadapt(sorted((FIXTURES / "trim").glob("*/*.json")))
+    units = qc.read_cutadapt(sorted((FIXTURES / "trim").glob("*/*.json")))
     assert list(units["unit"]) == ["L1", "L2"] and set(units["sample"]) == {"S012"}
-    trim = report.trimming_table(units)
+    trim = qc.trimming_table(units)
     assert len(trim) == 1
     row = trim.iloc[0]
     assert row["reads_in"] == units["reads_in"].sum()
@@ -113,8 +119,8 @@ def test_ts_tv():
             "transition": [True, True, False, False],
         }
     )
-    assert report.ts_tv(sites) == 2.0
-    assert np.isnan(report.ts_tv(sites.iloc[:2]))
+    assert qc.ts_tv(sites) == 2.0
+    assert np.isnan(qc.ts_tv(sites.iloc[:2]))
 
 
 def test_build_summary_and_headline():
@@ -165,7 +171,7 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
             "bases_trimmed_share": rng.uniform(0, 0.05, n),
         }
     )
-    report.plot_reads(trim, out / "reads.png")
+    report_qc.plot_reads(trim, out / "reads.png")
     mapping = pd.DataFrame(
         {
             "sample": names,
@@ -175,11 +181,11 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
             "mean_depth": rng.uniform(5, 30, n),
         }
     )
-    report.plot_mapping(mapping, out / "mapping.png")
+    report_qc.plot_mapping(mapping, out / "mapping.png")
     hists = {
         s: pd.DataFrame({"depth": np.arange(40), "bases": rng.poisson(100, 40)}) for s in names
     }
-    report.plot_depth(hists, out / "depth.png")
+    report_qc.plot_depth(hists, out / "depth.png")
     samples = pd.DataFrame(
         {
             "sample": names,
@@ -189,26 +195,26 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
             "population": rng.choice(["p1", "p2"], n),
         }
     )
-    report.plot_sample_stats(samples, out / "samples.png")
+    report_variants.plot_sample_stats(samples, out / "samples.png")
     pca = pd.DataFrame(rng.normal(size=(n, 4)), columns=["PC1", "PC2", "PC3", "PC4"])
     pca.insert(0, "sample", names)
     variance = pd.DataFrame(
         {"pc": ["PC1", "PC2", "PC3", "PC4"], "variance_ratio": [0.4, 0.2, 0.1, 0.05]}
     )
-    report.plot_pca(pca, variance, samples, "label", out / "pca_label.png")
+    report_population.plot_pca(pca, variance, samples, "label", out / "pca_label.png")
     classes = ["AFR", "EAS", "EUR"]
     pred = pd.DataFrame({"sample": names, "predicted": rng.choice(classes, n)})
     p = rng.dirichlet(np.ones(3), n)
     for j, c in enumerate(classes):
         pred[f"prob_{c}"] = p[:, j]
-    report.plot_predictions(pred, out / "predictions.png")
-    if n > report.MAX_NAMED:
+    report_predictions.plot_predictions(pred, out / "predictions.png")
+    if n > plot_style.MAX_NAMED:
         pngs = sorted(out.glob("*.png"))
         assert len(pngs) == 6
         for png in pngs:
             check_png(png)
         return
-    report.plot_pca(pca, variance, samples, "population", out / "pca_population.png")
+    report_population.plot_pca(pca, variance, samples, "population", out / "pca_population.png")
     counts = pd.DataFrame(
         {
             "filter": ["input", "low_qual", "genotypes_masked_dp", "low_maf", "output"],
@@ -216,7 +222,7 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
             "remaining": pd.array([100, 95, pd.NA, 93, 93], dtype="Int64"),
         }
     )
-    report.plot_filters(counts, out / "filters.png")
+    report_variants.plot_filters(counts, out / "filters.png")
     sites = pd.DataFrame(
         {
             "chrom": "chr1",
@@ -230,7 +236,7 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
     )
     sites["transition"] = sites["alt"] == "G"
     matrix_sites = pd.DataFrame({"af": rng.uniform(0, 1, 200)})
-    report.plot_site_stats(
+    report_variants.plot_site_stats(
         sites, sites.iloc[::2], matrix_sites, out / "sites.png", {"min_qual": 30}
     )
     assoc = pd.DataFrame(
@@ -241,8 +247,10 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
             "test": "chi2",
         }
     )
-    report.plot_manhattan(assoc, {"lambda_gc": 1.02, "test": "allelic chi2"}, out / "manhattan.png")
-    report.plot_qq(assoc, {"lambda_gc": 1.02}, out / "qq.png")
+    report_association.plot_manhattan(
+        assoc, {"lambda_gc": 1.02, "test": "allelic chi2"}, out / "manhattan.png"
+    )
+    report_association.plot_qq(assoc, {"lambda_gc": 1.02}, out / "qq.png")
     lab = rng.choice(classes, 60)
     proba = rng.dirichlet(np.ones(3), 60)
     oof = pd.DataFrame(
@@ -259,10 +267,10 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
         "folds": folds,
         "shuffled": {"folds": folds[::-1]},
     }
-    report.plot_roc(oof, metrics, out / "roc_multiclass.png")
+    report_model.plot_roc(oof, metrics, out / "roc_multiclass.png")
     binary = oof.assign(true=np.where(lab == "AFR", "AFR", "EAS"))
-    report.plot_roc(binary, {**metrics, "classes": ["AFR", "EAS"]}, out / "roc_binary.png")
-    report.plot_confusion(metrics, out / "confusion.png")
+    report_model.plot_roc(binary, {**metrics, "classes": ["AFR", "EAS"]}, out / "roc_binary.png")
+    report_model.plot_confusion(metrics, out / "confusion.png")
     imp = pd.DataFrame(
         {
             "site_id": [f"chr1:{i}:A:G" for i in range(30)],
@@ -270,9 +278,9 @@ def test_figures_small_and_large_cohorts(tmp_path, n):
             "region": ["geneA"] * 10 + [""] * 20,
         }
     )
-    report.plot_importances(imp, out / "importances.png", top_n=20)
-    report.plot_null(metrics, out / "shuffled.png")
-    report.plot_predictions(pred.iloc[:0], out / "predictions_none.png")
+    report_model.plot_importances(imp, out / "importances.png", top_n=20)
+    report_model.plot_null(metrics, out / "shuffled.png")
+    report_predictions.plot_predictions(pred.iloc[:0], out / "predictions_none.png")
     pngs = sorted(out.glob("*.png"))
     assert len(pngs) == 17
     for png in pngs:
