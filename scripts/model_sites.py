@@ -4,7 +4,7 @@ model_sites_table); sites on contigs the reference lacks are left out."""
 
 from pathlib import Path
 
-from model import load_model
+from model_io import load_model
 from predict import model_sites_table
 
 

@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 from calls import read_fai
 from defaults import schema_defaults
-from model import build_pipeline, load_model, params_with_defaults
+from model import build_pipeline, params_with_defaults
+from model_io import load_model
 from tables import MISSING, read_genotypes, read_samples, split_site_id
 
 COUNTS = ["n_model_sites", "n_from_vcf", "n_hom_ref_covered", "n_imputed"]

@@ -13,6 +13,7 @@ from sklearn.feature_selection import SelectKBest, chi2
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 import model  # noqa: E402
+import model_io  # noqa: E402
 
 FAST = {"n_estimators": 60, "cv_folds": 5, "cv_repeats": 1, "n_shuffles": 0, "n_jobs": 1}
 
@@ -228,8 +229,8 @@ def test_skops_round_trip_and_metadata(tmp_path):
     meta = {"created": "2026-01-01", "input_sha256": {"genotypes": "ab" * 32}, "config": {"a": 1}}
     art = model.train(X, sheet(X, y), None, FAST | {"select_top": 10}, meta)
     path = tmp_path / "model.skops"
-    model.save_model(art["model"], path)
-    loaded = model.load_model(path)
+    model_io.save_model(art["model"], path)
+    loaded = model_io.load_model(path)
     assert loaded["sites"] == list(X.columns) and loaded["classes"] == ["case", "control"]
     np.testing.assert_array_equal(
         loaded["pipeline"].predict_proba(X.to_numpy()),
@@ -240,7 +241,7 @@ def test_skops_round_trip_and_metadata(tmp_path):
     assert md["config"] == {"a": 1} and md["n_samples"] == 80 and md["target"] == "phenotype"
     assert {"python", "scikit-learn", "skops", "numpy"} <= set(md["versions"])
     assert md["params"]["select_top"] == 10
-    assert set(sio.get_untrusted_types(file=path)) <= model.ALLOWED_TYPES
+    assert set(sio.get_untrusted_types(file=path)) <= model_io.ALLOWED_TYPES
 
 
 def test_untrusted_types_are_refused(tmp_path, monkeypatch):
@@ -250,24 +251,24 @@ def test_untrusted_types_are_refused(tmp_path, monkeypatch):
     path = tmp_path / "evil.skops"
     sio.dump(evil, path)
     assert any(t.endswith("Smuggled") for t in sio.get_untrusted_types(file=path))
-    with pytest.raises(model.UntrustedModelError, match="Smuggled"):
-        model.load_model(path)
+    with pytest.raises(model_io.UntrustedModelError, match="Smuggled"):
+        model_io.load_model(path)
     # Whatever the file says, an untrusted type outside the allow-list stops the load
     # before skops.io.load runs.
     good = tmp_path / "good.skops"
-    model.save_model(art["model"], good)
+    model_io.save_model(art["model"], good)
 
     def no_load(*args, **kwargs):
         raise AssertionError("skops.io.load must not run")
 
-    monkeypatch.setattr(model.sio, "get_untrusted_types", lambda **kw: ["builtins.eval"])
-    monkeypatch.setattr(model.sio, "load", no_load)
-    with pytest.raises(model.UntrustedModelError, match="builtins.eval"):
-        model.load_model(good)
+    monkeypatch.setattr(model_io.sio, "get_untrusted_types", lambda **kw: ["builtins.eval"])
+    monkeypatch.setattr(model_io.sio, "load", no_load)
+    with pytest.raises(model_io.UntrustedModelError, match="builtins.eval"):
+        model_io.load_model(good)
 
 
 def test_not_a_model_dict_is_refused(tmp_path):
     path = tmp_path / "other.skops"
     sio.dump({"pipeline": None}, path)
     with pytest.raises(ValueError, match="not a model"):
-        model.load_model(path)
+        model_io.load_model(path)

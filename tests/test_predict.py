@@ -11,6 +11,7 @@ import skops.io as sio
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 import model  # noqa: E402
+import model_io  # noqa: E402
 import predict  # noqa: E402
 
 PARAMS = {"n_estimators": 40, "cv_folds": 3, "cv_repeats": 1, "n_shuffles": 0, "n_jobs": 1}
@@ -32,10 +33,10 @@ def trained(tmp_path_factory):
     samples = pd.DataFrame({"sample": names, "label": labels})
     art = model.train(genotypes, samples, None, PARAMS)
     path = tmp_path_factory.mktemp("model") / "model.skops"
-    model.save_model(art["model"], path)
+    model_io.save_model(art["model"], path)
     return {
         "path": path,
-        "model": model.load_model(path),
+        "model": model_io.load_model(path),
         "genotypes": genotypes,
         "samples": samples,
     }
@@ -247,11 +248,11 @@ def test_masked_minority_sample_is_not_pulled_to_the_majority_class(populations)
 def test_model_file_with_training_genotypes_round_trips(populations, tmp_path):
     fitted = populations[0]
     a, b = tmp_path / "a.skops", tmp_path / "b.skops"
-    model.save_model(fitted, a)
-    model.save_model(fitted, b)
+    model_io.save_model(fitted, a)
+    model_io.save_model(fitted, b)
     assert a.read_bytes() == b.read_bytes()  # byte-reproducible
-    assert set(sio.get_untrusted_types(file=a)) <= model.ALLOWED_TYPES
-    loaded = model.load_model(a)
+    assert set(sio.get_untrusted_types(file=a)) <= model_io.ALLOWED_TYPES
+    loaded = model_io.load_model(a)
     training = loaded["training"]
     assert training["genotypes"].dtype == np.int8 and training["genotypes"].shape == (200, 40)
     labels = np.asarray(loaded["classes"])[training["labels"]]

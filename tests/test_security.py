@@ -3,7 +3,7 @@ workflow needs no network at run time.
 
 - A .skops file carrying an untrusted type (a custom class whose __setstate__ would run
   a payload, or a function reference such as os.system) is refused by the loader that
-  scripts/predict.py uses (model.load_model: skops' get_untrusted_types checked against
+  scripts/predict.py uses (model_io.load_model: skops' get_untrusted_types checked against
   an allow-list before skops.io.load), with an error naming the type; the payload's
   marker file is never created. The same file does run its payload when skops is told to
   trust it, so the test would notice a loader that trusted everything.
@@ -27,6 +27,7 @@ from helpers import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
 import model  # noqa: E402
+import model_io  # noqa: E402
 import predict  # noqa: E402
 
 PAYLOAD = """
@@ -71,7 +72,7 @@ def tampered(tmp_path, monkeypatch):
 def test_tampered_model_is_refused_and_payload_not_run(tampered):
     path, marker = tampered["path"], tampered["marker"]
     assert "evil_payload.Payload" in sio.get_untrusted_types(file=path)
-    with pytest.raises(model.UntrustedModelError, match=r"evil_payload\.Payload") as err:
+    with pytest.raises(model_io.UntrustedModelError, match=r"evil_payload\.Payload") as err:
         predict.predict(str(path), tampered["genotypes"])  # the rule's loader, by path
     assert "refusing to load" in str(err.value) and "allow-list" in str(err.value)
     assert not marker.exists(), "the payload ran although the model was refused"
@@ -81,7 +82,7 @@ def test_tampered_model_is_refused_and_payload_not_run(tampered):
 
 
 def test_function_reference_is_refused(tampered):
-    with pytest.raises(model.UntrustedModelError, match=r"posix\.system"):
+    with pytest.raises(model_io.UntrustedModelError, match=r"posix\.system"):
         predict.predict(str(tampered["function"]), tampered["genotypes"])
 
 
