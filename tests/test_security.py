@@ -10,7 +10,9 @@ workflow needs no network at run time.
 - The cheap ML steps (input VCF -> filter -> matrix -> features -> association -> model
   -> predictions) and a dry run of the full workflow run inside a network namespace with
   loopback only (`unshare -rn`), with a Python socket guard that logs any connection
-  attempt to a non-loopback address: they succeed with zero attempts.
+  attempt to a non-loopback address: they succeed with zero attempts. A positive control
+  first shows the guard is loaded in that environment (a probe's attempt is refused and
+  counted).
 """
 
 import os
@@ -146,6 +148,49 @@ def _offline(tmp_path):
     return env, log
 
 
+# Connects to TEST-NET-1 (RFC 5737, never routed) from a child process, as a workflow
+# job would: the guard must refuse it and log it.
+PROBE = (
+    "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+    "'import socket; socket.create_connection((\"192.0.2.1\", 80), timeout=1)'])"
+)
+
+
+def _assert_guard_loaded(env, log):
+    """Positive control: inside the namespace, with `env`, a connection attempt from a
+    grandchild Python process is refused by the guard and counted in `log` (so an empty
+    log after a run means no attempt, not a guard that was never loaded)."""
+    proc = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert "network access refused by the test guard" in proc.stderr, proc.stderr[-2000:]
+    attempts = log.read_text().splitlines()  # the name lookup, then the connection
+    assert [a.split(" ", 1)[1] for a in attempts] == [
+        "getaddrinfo '192.0.2.1'",
+        "connect ('192.0.2.1', 80)",
+    ], attempts
+    log.unlink()
+
+
+def test_socket_guard_is_loaded(tmp_path):
+    env, log = _offline(tmp_path)
+    _assert_guard_loaded(env, log)
+    # Without the guard the same attempt fails for another reason and is not counted.
+    bare = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        env=bare,
+        timeout=60,
+    )
+    assert "refused by the test guard" not in proc.stderr and not log.exists()
+
+
 def _snakemake_offline(workdir, env, *args):
     cmd = ["unshare", "-rn", sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
     cmd += ["-d", str(workdir), "--cores", "2", *args]
@@ -159,6 +204,7 @@ def test_no_network_at_run_time(small_demo, tmp_path):
     links = subprocess.run(["unshare", "-rn", "cat", "/proc/net/dev"], capture_output=True)
     ifaces = {line.split(":")[0].strip() for line in links.stdout.decode().splitlines()[2:]}
     assert ifaces == {"lo"}, ifaces
+    _assert_guard_loaded(env, log)
 
     # A dry run of the whole workflow from reads, on a copy of the small demo's inputs.
     fresh = tmp_path / "fresh"
