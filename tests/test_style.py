@@ -26,7 +26,7 @@ def test_snakefmt():
 
 
 def test_ruff():
-    proc = run(str(BIN / "ruff"), "check", "scripts", "tests")
+    proc = run(str(BIN / "ruff"), "check", "scripts", "tests", "bench")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = run(str(BIN / "ruff"), "format", "--check", "scripts", "tests")
+    proc = run(str(BIN / "ruff"), "format", "--check", "scripts", "tests", "bench")
     assert proc.returncode == 0, proc.stdout + proc.stderr
