@@ -156,17 +156,21 @@ PROBE = (
 )
 
 
-def _assert_guard_loaded(env, log):
-    """Positive control: inside the namespace, with `env`, a connection attempt from a
-    grandchild Python process is refused by the guard and counted in `log` (so an empty
-    log after a run means no attempt, not a guard that was never loaded)."""
-    proc = subprocess.run(
+def _probe(env):
+    return subprocess.run(
         ["unshare", "-rn", sys.executable, "-c", PROBE],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
     )
+
+
+def _assert_guard_loaded(env, log):
+    """Positive control: inside the namespace, with `env`, a connection attempt from a
+    grandchild Python process is refused by the guard and counted in `log` (so an empty
+    log after a run means no attempt, not a guard that was never loaded)."""
+    proc = _probe(env)
     assert "network access refused by the test guard" in proc.stderr, proc.stderr[-2000:]
     attempts = log.read_text().splitlines()  # the name lookup, then the connection
     assert [a.split(" ", 1)[1] for a in attempts] == [
@@ -181,13 +185,7 @@ def test_socket_guard_is_loaded(tmp_path):
     _assert_guard_loaded(env, log)
     # Without the guard the same attempt fails for another reason and is not counted.
     bare = {k: v for k, v in env.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        ["unshare", "-rn", sys.executable, "-c", PROBE],
-        capture_output=True,
-        text=True,
-        env=bare,
-        timeout=60,
-    )
+    proc = _probe(bare)
     assert "refused by the test guard" not in proc.stderr and not log.exists()
 
 
