@@ -216,3 +216,15 @@ def test_1000g_matrix_matches_bcftools():
     expected = [float(info_af[s]) for s in sites["site_id"]]
     np.testing.assert_allclose(sites["af"], expected, atol=1e-5)
     assert (sites["call_rate"] == 1).all()
+
+
+def test_sheet_column_names():
+    """A sheet column keeps its name in samples.tsv unless it clashes with a computed one
+    (`label` too, when the target is another column); rules/report_inputs.smk maps
+    report.color_by through the same function."""
+    from sample_columns import sheet_column
+
+    assert sheet_column("population", "phenotype") == "population"
+    assert sheet_column("call_rate", "phenotype") == "sheet_call_rate"
+    assert sheet_column("label", "phenotype") == "sheet_label"
+    assert sheet_column("label", "label") == "label"
