@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import expit
-from tables import MISSING, read_genotypes, read_samples, read_sites, site_table
+from table_io import MISSING, read_genotypes, read_samples, read_sites, site_table
 
 COLUMNS = ["site_id", "chrom", "pos", "ref", "alt", "test", "n", "stat", "p", "or", "beta"]
 CHI2_MEDIAN = stats.chi2.ppf(0.5, 1)  # 0.4549...

@@ -16,8 +16,8 @@ import pandas as pd
 from defaults import with_defaults
 from sklearn.decomposition import PCA
 
-# The matrix readers (scripts/tables.py), also importable from here.
-from tables import (  # noqa: F401
+# The matrix readers (scripts/table_io.py), also importable from here.
+from table_io import (  # noqa: F401
     MISSING,
     read_genotypes,
     read_samples,

@@ -44,7 +44,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
-from tables import MISSING, read_genotypes, read_samples, read_sites
+from table_io import MISSING, read_genotypes, read_samples, read_sites
 
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
 PER_CLASS = ["precision", "recall", "f1"]

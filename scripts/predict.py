@@ -45,7 +45,7 @@ from calls import read_fai
 from defaults import schema_defaults
 from model import build_pipeline, params_with_defaults
 from model_io import load_model
-from tables import MISSING, read_genotypes, read_samples, split_site_id
+from table_io import MISSING, read_genotypes, read_samples, split_site_id
 
 COUNTS = ["n_model_sites", "n_from_vcf", "n_hom_ref_covered", "n_imputed"]
 COVERAGE = ["observed_share", "low_coverage", "method"]

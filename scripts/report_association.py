@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from plot_style import GREY, colour, message, plt, save
-from tables import read_tsv
+from table_io import read_tsv
 
 
 def _contig_order(chroms):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from plot_style import GREY, MARKERS, colour, message, plt, save
-from tables import read_tsv
+from table_io import read_tsv
 
 
 def roc_curve_points(y_true, score):

@@ -7,7 +7,7 @@ scripts/plot_style.py."""
 import numpy as np
 import pandas as pd
 from plot_style import GREY, UNLABELLED, colour, label_groups, marker, message, plt, save
-from tables import read_samples
+from table_io import read_samples
 
 
 def plot_pca(pca: pd.DataFrame, variance: pd.DataFrame, samples: pd.DataFrame, column, path):

@@ -7,7 +7,7 @@ scripts/plot_style.py."""
 import numpy as np
 import pandas as pd
 from plot_style import MAX_NAMED, colour, fig_width, message, plt, save
-from tables import read_tsv
+from table_io import read_tsv
 
 
 def plot_predictions(pred: pd.DataFrame, path):

@@ -22,7 +22,7 @@ from plot_style import (
     save,
 )
 from qc import read_vcf_sites, ts_tv
-from tables import read_samples, read_tsv
+from table_io import read_samples, read_tsv
 
 
 def plot_filters(counts: pd.DataFrame, path):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 from qc import mapping_table, read_cutadapt, trimming_table
-from tables import read_genotypes, read_tsv
+from table_io import read_genotypes, read_tsv
 
 TRIM = ["reads_in", "reads_out", "reads_removed_share", "adapter_share", "bases_trimmed_share"]
 MAPPING = [

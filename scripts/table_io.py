@@ -1,7 +1,8 @@
 """Readers of the workflow's tables, shared by the steps that read them: the genotype
 matrix and its sites and samples tables (scripts/matrix.py writes them), and any TSV
 with `NA` for missing values. pandas and numpy only, so a reader never pulls in the
-modelling or plotting stack."""
+modelling or plotting stack. (Not named `tables`: Snakemake appends scripts/ to sys.path,
+so an installed PyTables would shadow it.)"""
 
 import numpy as np
 import pandas as pd
