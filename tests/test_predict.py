@@ -3,6 +3,7 @@ handling of absent sites (covered -> hom-ref, else imputed), counts, model sites
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -138,6 +139,25 @@ def test_model_sites_in_reference_order(trained, tmp_path):
     assert table.iloc[0].tolist() == ["chr2", 1001, "A,T"]
     fai.write_text("chr1\t5000\t5100\t60\t61\n")
     assert len(predict.model_sites_table(trained["model"], fai)) == 15
+
+
+def test_model_sites_rule_script(trained, tmp_path):
+    """scripts/model_sites.py (rule model_sites): the alleles file, headerless, and a log."""
+    import model_sites
+
+    fai = tmp_path / "genome.fa.fai"
+    fai.write_text("chr1\t5000\t5100\t60\t61\n")  # chr2 missing: its 15 sites dropped
+    out, log = tmp_path / "out/model_sites.tsv", tmp_path / "model_sites.log"
+    model_sites.main(
+        SimpleNamespace(
+            input=SimpleNamespace(model=str(trained["path"]), fai=str(fai)),
+            output=[str(out)],
+            log=[str(log)],
+        )
+    )
+    rows = out.read_text().splitlines()
+    assert len(rows) == 15 and rows[0] == "chr1\t1000\tA,T"
+    assert "dropped (contig not in the reference): 15" in log.read_text()
 
 
 def test_read_covered_long_and_wide(tmp_path):
