@@ -51,19 +51,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import features as fe  # noqa: E402
 import model as mo  # noqa: E402
+from defaults import schema_defaults  # noqa: E402
 from filter import filter_vcf  # noqa: E402
 from matrix import build_matrix  # noqa: E402
 
 PLOIDY = 2
-# config/schemas/config.schema.yaml defaults, written out in full (no module DEFAULTS).
-FILTER = {
-    "snps_only": True,
-    "min_qual": 30,
-    "min_dp": 5,
-    "min_gq": 20,
-    "min_call_rate": 0.9,
-    "min_maf": 0.01,
-}
+FILTER = schema_defaults()["filter"]  # what a user's run filters with
 LD_OFF = {"enabled": False, "r2": 0.8, "window": 50, "step": 5}
 OLD_FEATURES = {"min_maf": 0.05, "min_call_rate": 0.95, "ld_prune": LD_OFF, "pca_components": 10}
 OLD_MODEL = {

@@ -25,7 +25,8 @@ except sheets.SheetError as e:
 
 # Privacy (config `privacy`, scripts/privacy.py): a umask that every job inherits, and
 # sample pseudonyms applied to the sheets here, so that every path, read group, VCF
-# sample, matrix row and prediction carries them by construction.
+# sample, matrix row and prediction carries them by construction. Nothing is written
+# while parsing: rule pseudonymise_sheet writes the renamed sheet and the mapping.
 import privacy  # noqa: E402
 
 PRIVACY = config["privacy"]
@@ -41,10 +42,8 @@ try:
             privacy.read_key(PRIVACY["key_file"], Path.cwd()),
         )
         units = new_units if FROM_READS else None
-        privacy.write_mapping(table, PRIVACY["mapping"])
-        # The rules read the pseudonymised copy of the samples sheet.
-        config["samples"] = "results/privacy/samples.tsv"
-        privacy.write_sheet(samples, config["samples"])
+        # The rules read the pseudonymised copy of the user's samples sheet.
+        SAMPLES_SHEET_REAL, config["samples"] = config["samples"], "results/privacy/samples.tsv"
         PSEUDONYM_OF = dict(zip(table["sample"], table["pseudonym"]))
 except privacy.PrivacyError as e:
     raise WorkflowError(str(e)) from None
@@ -185,6 +184,8 @@ def get_predict_inputs(wildcards):
 
 def get_final_outputs():
     outputs = ["results/predict/predictions.tsv"]
+    if PRIVACY["pseudonymise"]:
+        outputs.append(PRIVACY["mapping"])  # rules/privacy.smk
     if not PREDICT_WITH:
         outputs += [
             "results/model/metrics.json",

@@ -229,10 +229,13 @@ def test_pseudonymised_run_has_no_real_names(small_demo, tmp_path):
 
     # Stable: the same key again changes nothing and reruns nothing.
     assert planned_jobs(work) == {}
-    # Another key gives other pseudonyms (a dry run writes the mapping).
+    # Another key gives other pseudonyms. A dry run writes nothing; the mapping is a
+    # job's output.
     (work / "private/other.key").write_bytes(KEY[::-1])
     _privacy_config(work, "private/other.key", mapping="private/other_map.tsv")
     snakemake(work, "-n")
+    assert not (work / "private/other_map.tsv").exists()
+    snakemake(work, "private/other_map.tsv")
     other = pd.read_csv(work / "private/other_map.tsv", sep="\t")
     assert list(other["sample"]) == list(mapping["sample"])
     assert not set(other["pseudonym"]) & set(mapping["pseudonym"])
