@@ -100,7 +100,8 @@ def test_gbr_reads_from_the_repo_root_with_defaults(tmp_path):
         "reference": {"fasta": str(data / "ref/mpileup.ref.fa")},
     }
     (root / "mine.yaml").write_text(yaml.safe_dump(mine))
-    run_from_root(root, "--configfile", "mine.yaml", "results/filter/filtered.vcf.gz")
+    # Targets before --configfile, which takes every word after it as a config file.
+    run_from_root(root, "results/filter/filtered.vcf.gz", "--configfile", "mine.yaml")
     assert filter_params(root / "results/filter/filtered.vcf.gz") == {
         **DOCUMENTED_FILTER,
         "ploidy": 2,
