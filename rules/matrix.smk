@@ -23,8 +23,11 @@ rule matrix:
         "../scripts/matrix.py"
 
 
-# Optional PLINK 2 copy of the same genotypes for GWAS tools (matrix.plink),
-# with the matrix's site IDs as variant IDs so that both line up.
+# Optional PLINK 2 copy of the same genotypes for GWAS tools (matrix.plink), with the
+# matrix's site IDs `chrom:pos:ref:alt` as variant IDs so that both line up: set by
+# bcftools from the VCF's own contig names (plink2's `@` would write chr1 as 1). As in
+# the matrix, a half-missing call (./1) is missing and a repeated site ID keeps its first
+# record. tests/test_plink.py reads the export back and runs plink2 --glm on it.
 rule plink:
     input:
         unpack(get_matrix_inputs),
@@ -40,6 +43,9 @@ rule plink:
     resources:
         mem_mb=mem(2000),
     shell:
-        "plink2 --vcf {input.vcf:q} --make-pgen --out results/matrix/genotypes"
-        " --set-all-var-ids '@:#:$r:$a' --new-id-max-allele-len 1000 missing"
-        " --threads {threads} --memory {resources.mem_mb} > {log:q} 2>&1"
+        "tmp=$(mktemp -d {resources.tmpdir:q}/plink.XXXXXX); trap 'rm -rf \"$tmp\"' EXIT;"
+        " bcftools annotate --set-id '%CHROM:%POS:%REF:%FIRST_ALT' -Ob -o \"$tmp/ids.bcf\""
+        " {input.vcf:q} > {log:q} 2>&1"
+        ' && plink2 --bcf "$tmp/ids.bcf" --make-pgen --out results/matrix/genotypes'
+        " --allow-extra-chr --vcf-half-call missing --rm-dup force-first"
+        " --threads {threads} --memory {resources.mem_mb} >> {log:q} 2>&1"
