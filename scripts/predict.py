@@ -5,11 +5,11 @@ never by column order: sites the model does not know are ignored, and each model
 the new matrix lacks is resolved explicitly per sample:
 
 * the sample's reads cover it (`covered`, e.g. from genotyping the BAMs): hom-ref, 0;
-* otherwise missing, -1, which the pipeline's imputer turns into the training value.
+* otherwise missing, -1 (handled as below, never imputed for a prediction).
 
 Per sample the output counts where each of the model's sites came from:
-n_from_vcf (called in the new matrix) + n_hom_ref_covered + n_imputed (missing, so
-imputed) = n_model_sites.
+n_from_vcf (called in the new matrix) + n_hom_ref_covered + n_imputed (still missing;
+the column keeps its old name) = n_model_sites.
 
 Missing sites (low-coverage samples). The pipeline's imputer fills a missing site with
 the training samples' most frequent dosage, which pulls a sample with few observed sites
