@@ -26,7 +26,8 @@ from scipy import stats
 from scipy.special import expit
 from table_io import MISSING, read_genotypes, read_samples, read_sites, site_table
 
-COLUMNS = ["site_id", "chrom", "pos", "ref", "alt", "test", "n", "stat", "p", "or", "beta"]
+COLUMNS = ["site_id", "chrom", "pos", "ref", "alt", "test", "n", "stat", "p", "or", "beta", "gene",
+           "consequence"]  # fmt: skip
 CHI2_MEDIAN = stats.chi2.ppf(0.5, 1)  # 0.4549...
 
 
@@ -225,6 +226,8 @@ def associate(genotypes, samples, sites=None, pcs=None, params=None, ploidy=2):
     table.insert(0, "site_id", list(genotypes.columns))
     for col in ("chrom", "pos", "ref", "alt"):
         table[col] = info[col].to_numpy()
+    for col in ("gene", "consequence"):  # sites.tsv: empty without annotation.gff
+        table[col] = info[col].fillna("").to_numpy() if col in info else ""
     # Genomic order: contigs in order of first appearance (the reference's), then position.
     contig_rank = {c: i for i, c in enumerate(pd.unique(info["chrom"]))}
     order = np.lexsort((table["pos"].to_numpy(), table["chrom"].map(contig_rank).to_numpy()))

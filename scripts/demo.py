@@ -464,6 +464,197 @@ def simulate_unit_reads(
     }
 
 
+# ----------------------------------------------------------------------------- genes
+
+# Genes of the demo (demo_genes): the random reference is kept as it is (so reads, calls
+# and every other truth stay byte-identical) and its genes are its own open reading
+# frames: ATG, no in-frame stop, then a stop codon. In random sequence of GC 0.41 about
+# 1 codon in 16 is a stop, so ORFs are short (the longest of a 40 kb contig ~ 500 bp);
+# the GENES_PER_CONTIG longest, non-overlapping ones, on both strands, are the genes,
+# each with UTRs of UTR_BP in its exon, plus one non-coding RNA gene per contig.
+GENES_PER_CONTIG, MIN_CODONS, UTR_BP, GENE_GAP, NCRNA_BP = 40, 40, 20, 20, 200
+STOPS = frozenset({"TAA", "TAG", "TGA"})
+
+
+def _revcomp(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+
+
+def find_orfs(seq: str, min_codons=MIN_CODONS) -> list[tuple[int, int, str]]:
+    """ORFs of both strands, [(start, end, strand)] 1-based inclusive on `seq`, from an
+    ATG to its first in-frame stop codon (included), at least `min_codons` codons."""
+    orfs, n = [], len(seq)
+    for strand, s in (("+", seq), ("-", _revcomp(seq))):
+        for frame in range(3):
+            start = None
+            for i in range(frame, n - 2, 3):
+                codon = s[i : i + 3]
+                if start is None and codon == "ATG":
+                    start = i
+                elif start is not None and codon in STOPS:
+                    if (i + 3 - start) // 3 >= min_codons:
+                        a, b = start + 1, i + 3  # on s, 1-based
+                        orfs.append((a, b, "+") if strand == "+" else (n - b + 1, n - a + 1, "-"))
+                    start = None
+    return orfs
+
+
+def demo_genes(reference: dict) -> pd.DataFrame:
+    """Genes of the demo reference: chrom, gene, biotype, strand, start, end (exon, 1-based),
+    cds_start, cds_end (empty for the non-coding gene). Deterministic: longest ORFs first,
+    ties by position."""
+    rows = []
+    for chrom, codes in reference.items():
+        seq = BASES[codes].tobytes().decode()
+        taken = []
+
+        def free(a, b, taken=taken):
+            return all(b + GENE_GAP < x or a > y + GENE_GAP for x, y in taken)
+
+        orfs = sorted(find_orfs(seq), key=lambda o: (-(o[1] - o[0]), o[0], o[2]))
+        chosen = []
+        for a, b, strand in orfs:
+            ea, eb = a - UTR_BP, b + UTR_BP
+            if ea < 1 or eb > len(seq) or not free(ea, eb):
+                continue
+            taken.append((ea, eb))
+            chosen.append((ea, eb, a, b, strand))
+            if len(chosen) == GENES_PER_CONTIG:
+                break
+        # One non-coding RNA gene in the first free stretch past the contig's middle.
+        for a in range(len(seq) // 2, len(seq) - NCRNA_BP):
+            if free(a, a + NCRNA_BP - 1):
+                taken.append((a, a + NCRNA_BP - 1))
+                chosen.append((a, a + NCRNA_BP - 1, None, None, "+"))
+                break
+        for k, (ea, eb, a, b, strand) in enumerate(sorted(chosen), start=1):
+            rows.append(
+                {"chrom": chrom, "gene": f"{chrom}g{k:02d}",
+                 "biotype": "protein_coding" if a else "lncRNA", "strand": strand,
+                 "start": ea, "end": eb, "cds_start": a, "cds_end": b}
+            )  # fmt: skip
+    return pd.DataFrame(rows).astype({"cds_start": "Int64", "cds_end": "Int64"})
+
+
+def genes_gff3(genes: pd.DataFrame) -> str:
+    """Ensembl-style GFF3 of demo_genes (what bcftools csq reads)."""
+    lines = ["##gff-version 3"]
+    for g in genes.itertuples(index=False):
+        tr = f"{g.gene}.t1"
+        col = f"{g.chrom}\tdemo\t{{}}\t{{}}\t{{}}\t.\t{g.strand}\t{{}}\t{{}}"
+        lines.append(
+            col.format(
+                "gene", g.start, g.end, ".", f"ID=gene:{g.gene};Name={g.gene};biotype={g.biotype}"
+            )
+        )
+        lines.append(
+            col.format(
+                "transcript",
+                g.start,
+                g.end,
+                ".",
+                f"ID=transcript:{tr};Parent=gene:{g.gene};biotype={g.biotype}",
+            )
+        )
+        lines.append(col.format("exon", g.start, g.end, ".", f"Parent=transcript:{tr}"))
+        if g.biotype == "protein_coding":
+            five, three = (g.start, g.cds_start - 1), (g.cds_end + 1, g.end)
+            if g.strand == "-":
+                five, three = three, five
+            lines.append(col.format("five_prime_UTR", *five, ".", f"Parent=transcript:{tr}"))
+            lines.append(col.format("CDS", g.cds_start, g.cds_end, "0", f"Parent=transcript:{tr}"))
+            lines.append(col.format("three_prime_UTR", *three, ".", f"Parent=transcript:{tr}"))
+    return "\n".join(lines) + "\n"
+
+
+def codon_consequence(cds: str, offset: int, alt: str, code: int = 1) -> tuple[str, str]:
+    """(consequence, protein change) of the SNV `alt` at 0-based `offset` of the coding
+    sequence `cds` (coding strand, start to stop codon), by translating the reference and the
+    changed codon with Biopython's table `code`; names and notation as bcftools csq writes
+    them. The first codon: start_lost unless the new codon is also a start codon of the code
+    (ATG alone for the standard code): start_retained, `1M`; with csq's compound names
+    `synonymous&start_lost` (same amino acid) and `stop_gained&start_lost`."""
+    from Bio.Data import CodonTable
+    from Bio.Seq import Seq
+
+    i = offset // 3
+    ref_codon = cds[3 * i : 3 * i + 3]
+    alt_codon = ref_codon[: offset % 3] + alt + ref_codon[offset % 3 + 1 :]
+    a = str(Seq(ref_codon).translate(table=code))
+    b = str(Seq(alt_codon).translate(table=code))
+    n = i + 1
+    if i == 0:
+        starts = {"ATG"} if code == 1 else set(CodonTable.unambiguous_dna_by_id[code].start_codons)
+        if ref_codon in starts:
+            if alt_codon in starts:
+                return "start_retained", "1M"
+            if a == b:  # csq names the codon change too: GTG->GTA in code 11
+                return "synonymous&start_lost", f"1{a}"
+            return ("stop_gained&start_lost" if b == "*" else "start_lost"), f"1{a}>1{b}"
+    if a == b:
+        return ("stop_retained" if a == "*" else "synonymous"), f"{n}{a}"
+    if a == "*":
+        return "stop_lost", f"{n}*>{n}{b}"
+    if b == "*":
+        return "stop_gained", f"{n}{a}>{n}*"
+    return "missense", f"{n}{a}>{n}{b}"
+
+
+def truth_consequences(reference: dict, genes: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """chrom pos ref alt gene consequence protein_change of every truth SNP: the codon
+    change inside a CDS, 5_prime_utr / 3_prime_utr in a UTR, non_coding in the non-coding
+    gene; gene and consequence empty outside genes."""
+    out = sites[["chrom", "pos", "ref", "alt"]].copy()
+    gene, csq, change = [""] * len(out), [""] * len(out), [""] * len(out)
+    seqs = {c: BASES[codes].tobytes().decode() for c, codes in reference.items()}
+    for g in genes.itertuples(index=False):
+        inside = np.flatnonzero(
+            ((out["chrom"] == g.chrom) & out["pos"].between(g.start, g.end)).to_numpy()
+        )
+        cds = None
+        if g.biotype == "protein_coding":
+            cds = seqs[g.chrom][g.cds_start - 1 : g.cds_end]
+            cds = cds if g.strand == "+" else _revcomp(cds)
+        for j in inside:
+            pos, alt = int(out["pos"].iat[j]), out["alt"].iat[j]
+            gene[j] = g.gene
+            if cds is None:
+                csq[j] = "non_coding"
+            elif pos < g.cds_start:
+                csq[j] = "5_prime_utr" if g.strand == "+" else "3_prime_utr"
+            elif pos > g.cds_end:
+                csq[j] = "3_prime_utr" if g.strand == "+" else "5_prime_utr"
+            else:
+                if g.strand == "+":
+                    offset, base = pos - g.cds_start, alt
+                else:
+                    offset, base = g.cds_end - pos, _revcomp(alt)
+                csq[j], change[j] = codon_consequence(cds, offset, base)
+    out["gene"], out["consequence"], out["protein_change"] = gene, csq, change
+    return out
+
+
+def write_annotation(reference_fa, truth_vcf, out_gff, out_truth) -> dict:
+    """The demo's genes.gff3 and truth/consequences.tsv, from its reference and truth VCF."""
+    reference = read_fasta(reference_fa)
+    genes = demo_genes(reference)
+    Path(out_gff).write_text(genes_gff3(genes))
+    with pysam.VariantFile(str(truth_vcf)) as vcf:
+        sites = pd.DataFrame(
+            [(r.chrom, r.pos, r.ref, r.alts[0]) for r in vcf],
+            columns=["chrom", "pos", "ref", "alt"],
+        )
+    truth = truth_consequences(reference, genes, sites)
+    truth.to_csv(out_truth, sep="\t", index=False)
+    coding = genes[genes["biotype"] == "protein_coding"]
+    return {
+        "genes": len(genes),
+        "coding_bp": int((coding["cds_end"] - coding["cds_start"] + 1).sum()),
+        "snps": len(truth),
+        "consequences": truth["consequence"].replace("", "intergenic").value_counts().to_dict(),
+    }
+
+
 # ----------------------------------------------------------------------------- sheets
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from annotation import consequence_terms
 from defaults import with_defaults
 from sklearn.decomposition import PCA
 
@@ -160,6 +161,17 @@ def select_features(genotypes: pd.DataFrame, sites=None, params=None, ploidy: in
             cols = cols[np.argsort(pos[cols], kind="stable")]
             keep = ld_prune(g[:, cols], maf[cols], float(ld["r2"]), ld["window"], ld["step"])
             reason[cols[~keep]] = "ld"
+    wanted = set(params.get("consequences") or [])
+    if wanted:  # after LD pruning: the consequence decides the model's features only
+        info = site_table(genotypes.columns, sites)
+        if "consequence" not in info:
+            raise ValueError(
+                "features.consequences is set but sites.tsv has no consequence column "
+                "(set annotation.gff, or features.consequences: [])"
+            )
+        terms = consequence_terms(info["consequence"].fillna(""))
+        other = np.array([not (t & wanted) for t in terms], dtype=bool)
+        reason[(reason == "pass") & other] = "consequence"
     kept = reason == "pass"
     table = pd.DataFrame(
         {
@@ -219,14 +231,18 @@ def _main(smk):
     for path in smk.output:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(smk.output.selected, sep="\t", index=False)
-    scores, ratios = pca(genotypes[kept], int(params.get("pca_components", 10)))
+    # The PCs describe population structure: from every site that passes the frequency and
+    # LD filters, also when features.consequences narrows the model's features.
+    structure = table.loc[table["reason"].isin(["pass", "consequence"]), "site_id"].tolist()
+    scores, ratios = pca(genotypes[structure], int(params.get("pca_components", 10)))
     write_pca(scores, ratios, smk.output.pca, smk.output.pca_variance)
     counts = table["reason"].value_counts()
     with open(smk.log[0], "w") as log:
         log.write(
             f"samples: {genotypes.shape[0]}\nsites: {genotypes.shape[1]}\nkept: {len(kept)}\n"
             + "".join(
-                f"reason {r}: {counts.get(r, 0)}\n" for r in ("low_call_rate", "low_maf", "ld")
+                f"reason {r}: {counts.get(r, 0)}\n"
+                for r in ("low_call_rate", "low_maf", "ld", "consequence")
             )
             + f"PCs: {scores.shape[1]}, variance explained: {np.round(ratios, 4).tolist()}\n"
         )

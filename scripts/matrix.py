@@ -9,9 +9,13 @@ others, and repeats of a site ID already seen, are skipped and counted. Genotype
 Outputs (write_matrix):
   genotypes parquet   one row per sample (VCF order), column `sample` then one int8
                       column per site ID `chrom:pos:ref:alt` (VCF order)
-  sites TSV           site_id chrom pos ref alt af call_rate region
+  sites TSV           site_id chrom pos ref alt af call_rate region gene consequence
+                      protein_change
                       (af = ALT allele frequency over called genotypes, NA if none called;
-                      region = names from the regions TSV, comma-joined, empty if none)
+                      region = names from the regions TSV, comma-joined, empty if none;
+                      gene, consequence, protein_change = bcftools csq's, from the table of
+                      scripts/annotation.py joined on chrom/pos/ref/alt: empty outside genes
+                      and, always present, empty when no annotation.gff is configured)
   samples TSV         sample call_rate heterozygosity label, then every sheet column but
                       `sample` (the target too, under its own name; a name clashing with
                       these four gets a `sheet_` prefix). label = the sheet's target
@@ -30,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from annotation import join_sites, read_table
 from filter import check_ploidy, classify, genotype_stats
 from sample_columns import sheet_column
 
@@ -157,6 +162,13 @@ def _add_block(gts, mat, i, called, het, site_called, site_ac, site_an):
     return mat
 
 
+def add_annotation(sites: pd.DataFrame, table: pd.DataFrame | None) -> pd.DataFrame:
+    """sites with gene, consequence, protein_change (empty strings without a table)."""
+    out = join_sites(sites, table)
+    out.attrs = sites.attrs
+    return out
+
+
 def _sample_table(names, called, het, n_sites, ploidy, labels, target):
     with np.errstate(invalid="ignore", divide="ignore"):
         samples = pd.DataFrame(
@@ -248,6 +260,8 @@ def _main(smk):
     genotypes, sites, samples = build_matrix(
         smk.input.vcf, sheet, smk.params.target, int(smk.params.ploidy), regions
     )
+    annotation = smk.input.get("annotation")
+    sites = add_annotation(sites, read_table(annotation) if annotation else None)
     write_matrix(
         genotypes, sites, samples, smk.output.genotypes, smk.output.sites, smk.output.samples
     )

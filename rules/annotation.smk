@@ -1,0 +1,66 @@
+# Variant consequences (annotation.gff): the GFF3 is checked against the reference and
+# converted to the Ensembl style bcftools csq reads (scripts/annotation_gff.py), then
+# `bcftools csq` (pysam's, which takes the genetic code) annotates the cohort VCF and its
+# BCSQ calls become a table that the matrix joins into sites.tsv (scripts/annotation.py).
+ANNOTATION = config["annotation"]["gff"]
+if config["features"]["consequences"] and not ANNOTATION:
+    raise WorkflowError(
+        "config: features.consequences is set but annotation.gff is empty.\n"
+        "Fix: set annotation.gff to a GFF3 of the reference, or features.consequences: []."
+    )
+if ANNOTATION and not config["reference"]["fasta"]:
+    raise WorkflowError(
+        "config: annotation.gff needs the reference it annotates (reference.fasta is empty).\n"
+        "Fix: set reference.fasta to the FASTA the GFF3 describes."
+    )
+
+if ANNOTATION:
+
+    rule annotation_gff:
+        input:
+            gff=ANNOTATION,
+            fai=GENOME_FAI,
+        output:
+            gff="results/annotation/genes.gff3",
+            summary="results/annotation/gff_summary.json",
+        log:
+            "results/logs/annotation/gff.log",
+        benchmark:
+            "results/benchmarks/annotation/gff.tsv"
+        conda:
+            "../envs/python.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(2000),
+        params:
+            genetic_code=config["annotation"]["genetic_code"],
+        script:
+            "../scripts/annotation_gff.py"
+
+    rule annotation:
+        input:
+            vcf=COHORT_VCF,
+            gff="results/annotation/genes.gff3",
+            summary="results/annotation/gff_summary.json",
+            ref=GENOME,
+            fai=GENOME_FAI,
+        output:
+            vcf="results/annotation/annotated.vcf.gz",
+            tbi="results/annotation/annotated.vcf.gz.tbi",
+            table="results/annotation/consequences.tsv",
+        log:
+            "results/logs/annotation/annotation.log",
+        benchmark:
+            "results/benchmarks/annotation/annotation.tsv"
+        conda:
+            "../envs/python.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(2000),
+        script:
+            "../scripts/annotation.py"
+
+
+def annotation_table(wildcards):
+    """The consequence table the matrix joins into sites.tsv (none without annotation.gff)."""
+    return {"annotation": "results/annotation/consequences.tsv"} if ANNOTATION else {}
