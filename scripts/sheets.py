@@ -179,9 +179,9 @@ def validate_config(config: dict, schema=None) -> None:
 # ---------------------------------------------------------------- sheets
 
 
-def _read_sheet(path, schema_file: Path, what: str) -> pd.DataFrame:
+def _read_sheet(path, schema_file: Path, what: str, name=None) -> pd.DataFrame:
     """Read a TSV sheet, check its shape and validate every row against the schema."""
-    name = str(path)
+    name = str(name or path)  # name: where the sheet came from (its S3 URL), for messages
     schema = _load_schema(schema_file)
     required = schema.get("required", [])
     tsv = f"a tab-separated header ({', '.join(required)}) and one row per {what}"
@@ -288,23 +288,53 @@ def _finish(df: pd.DataFrame, index) -> pd.DataFrame:
     return df
 
 
-def load_samples(path, schema=None) -> pd.DataFrame:
+def load_samples(path, schema=None, name=None) -> pd.DataFrame:
     """samples.tsv indexed by `sample` (column kept); `phenotype` "" = unlabelled."""
-    df = _read_sheet(path, _schema_file(schema, "samples.schema.yaml"), "sample")
+    df = _read_sheet(path, _schema_file(schema, "samples.schema.yaml"), "sample", name)
     return _finish(df, "sample")
 
 
-def load_units(path, schema=None) -> pd.DataFrame:
+def load_units(path, schema=None, name=None) -> pd.DataFrame:
     """units.tsv indexed by (`sample`, `unit`) (columns kept); `fq2` "" = single-end."""
-    df = _read_sheet(path, _schema_file(schema, "units.schema.yaml"), "sequencing unit")
+    df = _read_sheet(path, _schema_file(schema, "units.schema.yaml"), "sequencing unit", name)
     return _finish(df, ["sample", "unit"])
 
 
 # ---------------------------------------------------------------- cross-checks
 
 
-def check_sheets(samples: pd.DataFrame, units: pd.DataFrame, config: dict, base_dir=".") -> None:
-    """Checks no schema can do. Relative paths are resolved against base_dir."""
+def _remote_url(remote, value: str) -> str | None:
+    """The s3:// URL of a sheet or config path (scripts/remote.py), None when local."""
+    if remote is None:
+        if isinstance(value, str) and value.startswith("s3://"):
+            return value  # no storage here: reported as missing below
+        return None
+    return remote.url(value)
+
+
+def _check_remote(remote, items: list[tuple[str, str, str]]) -> list[str]:
+    """Problems of (where, value, url) items on S3; refused credentials raise at once."""
+    if not items:
+        return []
+    if remote is None:
+        return [
+            f"{where}: {value!r} is on S3, but Snakemake runs without S3 storage (see "
+            "README: Data on S3: snakemake-storage-plugin-s3, --default-storage-provider s3)"
+            for where, value, _ in items
+        ]
+    import remote as remote_mod  # scripts/remote.py
+
+    try:
+        return remote.missing(items)
+    except remote_mod.RemoteError as e:
+        raise SheetError(str(e)) from None
+
+
+def check_sheets(
+    samples: pd.DataFrame, units: pd.DataFrame, config: dict, base_dir=".", remote=None
+) -> None:
+    """Checks no schema can do. Relative paths are resolved against base_dir; paths on
+    S3 (`remote`, a scripts/remote.py Remote) are looked up there instead."""
     s_name = samples.attrs.get("sheet", config.get("samples", "samples.tsv"))
     u_name = units.attrs.get("sheet", config.get("units", "units.tsv"))
     if "phenotype" not in samples:  # hand-made frame: phenotype is optional
@@ -391,24 +421,29 @@ def check_sheets(samples: pd.DataFrame, units: pd.DataFrame, config: dict, base_
             "set fq2 to the read-2 (mate) file, or leave it empty for single-end reads.",
         )
 
-    items = []
+    items, on_s3 = [], []
     for line, fq1, fq2 in _rows(units, "fq1", "fq2"):
         for col, fq in (("fq1", fq1), ("fq2", fq2)):
             path = _resolve(base_dir, fq) if fq else None
             if path and not _made_by_workflow(path, config, base_dir):
-                if problem := _file_problem(path):
+                if url := _remote_url(remote, fq):
+                    on_s3.append((f"row {line}, column {col}", fq, url))
+                elif problem := _file_problem(path):
                     items.append(f"row {line}, column {col}: {fq!r} {problem}")
+    items += _check_remote(remote, on_s3)
     if items:
+        base = f"{Path(base_dir).resolve()}, the directory Snakemake runs in"
+        if getattr(remote, "prefix", None):
+            base = f"{remote.prefix}/, the --default-storage-prefix"
         raise _report(
             u_name,
             f"{len(items)} FASTQ file(s) missing or empty",
             items,
-            f"correct the paths (relative ones are resolved against {Path(base_dir).resolve()}, "
-            "the directory Snakemake runs in) or provide the files.",
+            f"correct the paths (relative ones are resolved against {base}) or provide the files.",
         )
 
-    check_fastq_heads(units, config, base_dir, u_name)
-    check_config_files(config, base_dir)
+    check_fastq_heads(units, config, base_dir, u_name, remote)
+    check_config_files(config, base_dir, remote)
 
 
 # ---------------------------------------------------------------- FASTQ heads
@@ -502,16 +537,19 @@ def _fastq_head(path: Path) -> tuple[list[tuple[bytes, bytes]], bool, str | None
     return names, whole, None
 
 
-def check_fastq_heads(units: pd.DataFrame, config: dict, base_dir=".", name="units.tsv"):
+def check_fastq_heads(
+    units: pd.DataFrame, config: dict, base_dir=".", name="units.tsv", remote=None
+):
     """A bounded look at the first reads of every FASTQ: gzip magic, record structure,
     sequence and quality lengths, quality characters, and that read names of R1 and R2
-    pair up (and, for files small enough to be read whole, their read counts)."""
+    pair up (and, for files small enough to be read whole, their read counts). Files on
+    S3 are checked by the jobs that read them."""
     items = []
     for line, fq1, fq2 in _rows(units, "fq1", "fq2"):
         heads = {}
         for col, fq in (("fq1", fq1), ("fq2", fq2)):
             path = _resolve(base_dir, fq) if fq else None
-            if not path or _made_by_workflow(path, config, base_dir):
+            if not path or _made_by_workflow(path, config, base_dir) or _remote_url(remote, fq):
                 continue
             names, whole, problem = _fastq_head(path)
             if problem:
@@ -544,8 +582,9 @@ def check_fastq_heads(units: pd.DataFrame, config: dict, base_dir=".", name="uni
         )
 
 
-def check_config_files(config: dict, base_dir=".") -> None:
-    """The files the config names (reference, regions, input VCF, saved model) exist."""
+def check_config_files(config: dict, base_dir=".", remote=None) -> None:
+    """The files the config names (reference, regions, input VCF, saved model) exist,
+    locally or on S3 (`remote`)."""
     checks = []
     if config["reference"].get("fasta"):
         checks.append(("reference.fasta", config["reference"]["fasta"], "the reference FASTA"))
@@ -564,17 +603,23 @@ def check_config_files(config: dict, base_dir=".") -> None:
     items = []
     for key, value, what in checks:
         path = _resolve(base_dir, value)
-        if not _made_by_workflow(path, config, base_dir) and (problem := _file_problem(path)):
+        if _made_by_workflow(path, config, base_dir):
+            continue
+        if url := _remote_url(remote, value):
+            problems = _check_remote(remote, [(f"config: {key}", value, url)])
+            items += [f"{problem}. Fix: point it to {what}." for problem in problems]
+        elif problem := _file_problem(path):
             items.append(f"config: {key}: {value!r} {problem}. Fix: point it to {what}.")
     if items:
         raise SheetError("\n".join(items))
-    check_file_contents(config, base_dir)
+    check_file_contents(config, base_dir, remote)
 
 
-def _own(config: dict, key: str, base_dir) -> Path | None:
-    """The user's file a config key names (None when unset or written by the workflow)."""
+def _own(config: dict, key: str, base_dir, remote=None) -> Path | None:
+    """The user's local file a config key names (None when unset, on S3 or written by the
+    workflow)."""
     value = config.get(key) if key != "reference" else config["reference"].get("fasta")
-    if not value:
+    if not value or _remote_url(remote, value):
         return None
     path = _resolve(base_dir, value)
     return None if _made_by_workflow(path, config, base_dir) else path
@@ -600,12 +645,12 @@ def _reference_fai(config: dict, base_dir, ref: Path | None) -> tuple[Path | Non
     return None, None
 
 
-def check_file_contents(config: dict, base_dir=".") -> None:
+def check_file_contents(config: dict, base_dir=".", remote=None) -> None:
     """Cheap looks inside the files the config names: a small reference in full, the
     regions BED against the reference contigs (when known without indexing), the header of
     input_vcf (it must have samples). Bigger files are checked by their rules."""
-    ref = _own(config, "reference", base_dir) if config.get("reference") else None
-    bed = _own(config, "regions", base_dir)
+    ref = _own(config, "reference", base_dir, remote) if config.get("reference") else None
+    bed = _own(config, "regions", base_dir, remote)
     fai, contigs = _reference_fai(config, base_dir, ref)
     if bed is not None and (fai or contigs):
         import tempfile
@@ -625,7 +670,7 @@ def check_file_contents(config: dict, base_dir=".") -> None:
                     "chrom, 0-based start >= 0, end >= start, contig names as in the "
                     "reference), or remove them."
                 ) from None
-    vcf = _own(config, "input_vcf", base_dir)
+    vcf = _own(config, "input_vcf", base_dir, remote)
     if vcf is not None:
         import pysam
 
