@@ -3,6 +3,7 @@
 # `bcftools csq` (pysam's, which takes the genetic code) annotates the cohort VCF and its
 # BCSQ calls become a table that the matrix joins into sites.tsv (scripts/annotation.py).
 ANNOTATION = config["annotation"]["gff"]
+ANNOTATION_TABLE = "results/annotation/consequences.tsv"  # joined by rules/matrix.smk
 if config["features"]["consequences"] and not ANNOTATION:
     raise WorkflowError(
         "config: features.consequences is set but annotation.gff is empty.\n"
@@ -47,7 +48,7 @@ if ANNOTATION:
         output:
             vcf="results/annotation/annotated.vcf.gz",
             tbi="results/annotation/annotated.vcf.gz.tbi",
-            table="results/annotation/consequences.tsv",
+            table=ANNOTATION_TABLE,
         log:
             "results/logs/annotation/annotation.log",
         benchmark:
@@ -59,8 +60,3 @@ if ANNOTATION:
             mem_mb=mem(2000),
         script:
             "../scripts/annotation.py"
-
-
-def annotation_table(wildcards):
-    """The consequence table the matrix joins into sites.tsv (none without annotation.gff)."""
-    return {"annotation": "results/annotation/consequences.tsv"} if ANNOTATION else {}

@@ -43,8 +43,6 @@ protein_change (e.g. `340R>340H`; synonymous `340R`), biotype, transcript; sever
 transcripts are joined with `,` in BCSQ order. Sites outside every gene have no row.
 """
 
-from __future__ import annotations
-
 import gzip
 import json
 import re
