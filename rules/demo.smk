@@ -52,3 +52,24 @@ if DEMO:
             },
         script:
             "../scripts/demo_reads.py"
+
+    # The demo's genes (ORFs of its random reference, so nothing else of the demo changes)
+    # and the truth consequence of every simulated SNP; set annotation.gff to its GFF3.
+    rule demo_annotation:
+        input:
+            ref=f"{DEMO}/reference.fa",
+            vcf=f"{DEMO}/truth/truth.vcf.gz",
+        output:
+            gff=f"{DEMO}/genes.gff3",
+            truth=f"{DEMO}/truth/consequences.tsv",
+        log:
+            "results/logs/demo/annotation.log",
+        benchmark:
+            "results/benchmarks/demo/annotation.tsv"
+        conda:
+            "../envs/python.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        script:
+            "../scripts/demo_annotation.py"

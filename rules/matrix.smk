@@ -2,6 +2,8 @@
 rule matrix:
     input:
         unpack(get_matrix_inputs),
+        # rules/annotation.smk: the gene, consequence and protein_change of each site
+        unpack(lambda wc: {"annotation": ANNOTATION_TABLE} if ANNOTATION else {}),
         samples=config["samples"],
     output:
         genotypes="results/matrix/genotypes.parquet",

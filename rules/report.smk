@@ -204,6 +204,30 @@ if not PREDICT_WITH:
         script:
             "../scripts/report_population.py"
 
+    rule report_consequences:
+        input:
+            sites="results/matrix/sites.tsv",
+            selected="results/features/selected.tsv",
+        output:
+            figure=report(
+                "results/report/annotation/consequences.png",
+                caption="../report/consequences.rst",
+                category="3. Variants",
+                subcategory="Consequences",
+                labels={"figure": "Variant consequences"},
+            ),
+        log:
+            "results/logs/report/consequences.log",
+        benchmark:
+            "results/benchmarks/report/consequences.tsv"
+        conda:
+            "../envs/report.yaml"
+        threads: 1
+        resources:
+            mem_mb=mem(1000),
+        script:
+            "../scripts/report_consequences.py"
+
     rule report_association:
         input:
             table="results/association/association.tsv",

@@ -38,6 +38,8 @@ def report_outputs():
             "results/report/association/manhattan.png",
             "results/report/model/roc.png",
         ]
+        if ANNOTATION:  # rules/annotation.smk
+            out.append("results/report/annotation/consequences.png")
     if FROM_READS:
         out.append("results/report/qc/reads.png")
         if REPORT["multiqc"]:
