@@ -194,6 +194,8 @@ def get_final_outputs():
         ]
     if config["matrix"]["plink"]:
         outputs.append("results/matrix/genotypes.pgen")
+    if config["matrix"]["zarr"]:
+        outputs.append("results/matrix/genotypes.vcz")  # rules/vcf_zarr.smk
     if FROM_READS:
         outputs += [
             "results/calls/cohort.vcf.gz",
