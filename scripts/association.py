@@ -15,6 +15,7 @@ Labelled samples only; a sample's missing genotype (-1) leaves that SNP's test o
 
 The positive class is the second of the sorted class names, as in scripts/model.py.
 lambda_GC = median of the p-values as 1-df chi² quantiles / 0.4549.
+`gene` and `consequence` are sites.tsv's (bcftools csq, annotation.gff; empty without it).
 """
 
 import json
