@@ -17,8 +17,11 @@ the run with the sheet row and the URL instead of a "missing input" for some rul
 from __future__ import annotations
 
 import os
+import posixpath
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 SCHEME = "s3://"
 # S3 error codes of credentials that are wrong, expired or not allowed to read.
@@ -48,6 +51,12 @@ def is_url(path) -> bool:
     return isinstance(path, str) and path.startswith(SCHEME)
 
 
+def split(url: str) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URL, the key normalised as the storage plugin does."""
+    parsed = urlparse(url)
+    return parsed.netloc, posixpath.normpath(parsed.path.lstrip("/"))
+
+
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
@@ -59,12 +68,20 @@ class Remote:
     `prefix`: the default storage prefix (None without --default-storage-provider s3);
     `object_of`: callable(url) -> the storage plugin's object (its `exists()` raises on
     refused credentials or an unreachable endpoint; `retrieve_object()` downloads it to
-    `local_path()`).
+    `local_path()`); `list_keys`: callable(bucket, prefix) -> the keys under a prefix,
+    so that a folder of many FASTQs costs one listing per 1,000 objects instead of one
+    request per file.
     """
 
-    def __init__(self, prefix: str | None = None, object_of: Callable | None = None):
+    def __init__(
+        self,
+        prefix: str | None = None,
+        object_of: Callable | None = None,
+        list_keys: Callable | None = None,
+    ):
         self.prefix = prefix.rstrip("/") if prefix else None
         self._object_of = object_of
+        self._list_keys = list_keys
 
     @classmethod
     def from_workflow(cls, workflow, storage) -> Remote:
@@ -84,7 +101,15 @@ class Remote:
                 f"--default-storage-prefix {prefix!r}: not an s3:// URL. Fix: give the "
                 "bucket and folder the run reads and writes, e.g. s3://my-bucket/run1."
             )
-        return cls(prefix, lambda url: get_flag_value(storage.s3(url), "storage_object"))
+
+        def object_of(url):
+            return get_flag_value(storage.s3(url), "storage_object")
+
+        def list_keys(bucket, folder):
+            objects = object_of(f"{SCHEME}{bucket}/{folder}").s3bucket().objects
+            return {obj.key for obj in objects.filter(Prefix=folder)}
+
+        return cls(prefix, object_of, list_keys)
 
     def url(self, path: str) -> str | None:
         """The s3:// URL of a config or sheet path, or None for a local file."""
@@ -99,12 +124,28 @@ class Remote:
     def missing(self, items: list[tuple[str, str, str]]) -> list[str]:
         """Problems of (where, value, url) items whose object does not exist.
 
-        Raises RemoteError at the first refused or failed request: it would fail for
-        every item alike."""
+        Objects of one folder are looked up in one listing of it when there are several
+        (one request per 1,000 keys), else, or when listing is refused (no
+        s3:ListBucket), with one request each. Raises RemoteError at the first refused
+        or failed request: it would fail for every item alike."""
+        folders = defaultdict(list)
+        for item in items:
+            bucket, key = split(item[2])
+            folders[bucket, posixpath.dirname(key)].append(key)
+        listed = {}
+        for (bucket, folder), keys in folders.items():
+            if self._list_keys is not None and len(keys) > 1:
+                try:
+                    found = self._list_keys(bucket, f"{folder}/" if folder else "")
+                except Exception:  # refused, no such bucket: the requests below say
+                    continue
+                listed.update({(bucket, key): key in found for key in keys})
         out = []
         for where, value, url in items:
             try:
-                found = self._object_of(url).exists()
+                found = listed.get(split(url))
+                if found is None:
+                    found = self._object_of(url).exists()
             except Exception as e:  # botocore, or the plugin's WorkflowError on HTTP 400
                 raise RemoteError(explain(e, where, value, url)) from None
             if not found:

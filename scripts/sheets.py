@@ -605,7 +605,13 @@ def check_config_files(config: dict, base_dir=".", remote=None) -> None:
         path = _resolve(base_dir, value)
         if _made_by_workflow(path, config, base_dir):
             continue
-        if url := _remote_url(remote, value):
+        if key != "reference.fasta" and value.startswith("s3://"):
+            items.append(
+                f"config: {key}: {value!r}: s3:// URLs are read for the reads and the "
+                "reference only. Fix: give a path relative to --default-storage-prefix "
+                "(README: Data on S3), or a local file."
+            )
+        elif url := _remote_url(remote, value):
             problems = _check_remote(remote, [(f"config: {key}", value, url)])
             items += [f"{problem}. Fix: point it to {what}." for problem in problems]
         elif problem := _file_problem(path):
