@@ -9,6 +9,13 @@ if config["features"]["consequences"] and not ANNOTATION:
         "config: features.consequences is set but annotation.gff is empty.\n"
         "Fix: set annotation.gff to a GFF3 of the reference, or features.consequences: []."
     )
+if ANNOTATION:  # a small GFF3's lines are checked before any job (its contigs by the job)
+    import annotation  # scripts/annotation.py
+
+    try:
+        annotation.check_gff_early(ANNOTATION)
+    except annotation.GffError as e:
+        raise WorkflowError(f"annotation.gff: {e}") from None
 if ANNOTATION and not config["reference"]["fasta"]:
     raise WorkflowError(
         "config: annotation.gff needs the reference it annotates (reference.fasta is empty).\n"

@@ -55,6 +55,7 @@ from urllib.parse import unquote
 
 import pandas as pd
 
+PARSE_TIME_BYTES = 2 * 1024 * 1024  # GFF3 files up to this size are read at parse time
 DEFAULT_CODE = 1  # NCBI's standard code; `annotation.genetic_code` overrides it
 CSQ_CODES = frozenset({1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15, 16, 21, 22, 23, 24, 25, 26})
 CHILD_TYPES = frozenset({"CDS", "exon", "five_prime_UTR", "three_prime_UTR"})
@@ -175,6 +176,18 @@ def check_features(features: list[Feature], contigs: dict, path) -> None:
             f"{path}: no CDS feature in {len(features)} features: no protein-coding gene to "
             "annotate.\nFix: give a GFF3 with CDS lines (the gene annotation, not a region list)."
         )
+
+
+def check_gff_early(path, max_bytes=PARSE_TIME_BYTES) -> None:
+    """Parse-time look at a small GFF3 (rules/annotation.smk): its lines and that it has a
+    CDS. Contigs are checked against the reference by the job (it needs the .fai)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size > max_bytes:
+        return
+    features = read_gff(path)
+    if not any(f.type == "CDS" for f in features):
+        check_features(features, {f.seqid: f.end for f in features}, path)  # raises: no CDS
+    contig_codes(features, DEFAULT_CODE, path)
 
 
 def is_ensembl(features: list[Feature]) -> bool:

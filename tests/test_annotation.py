@@ -238,6 +238,20 @@ def test_bad_gff_names_file_and_line(tmp_path, edit, message):
     assert str(gff) in str(err.value) and "Fix:" in str(err.value)
 
 
+def test_bad_gff_stops_the_dry_run_with_file_and_line(tmp_path):
+    """A small GFF3 is read at parse time: `snakemake -n` fails before any job."""
+    from conftest import small_demo_sheets
+
+    bad = tmp_path / "bad.gff3"
+    bad.write_text("##gff-version 3\nchr1\tx\tgene\t5\t90\t.\t+\t.\tID=gene:a\nchr1 x CDS 5 90\n")
+    small_demo_sheets(tmp_path, overrides={"annotation": {"gff": str(bad)}})
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr  # Snakemake prints the WorkflowError on stdout
+    assert f"{bad}, line 3: 1 tab-separated columns" in out and "Fix:" in out, out[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
 def test_join_sites_and_consequence_filter():
     sites = pd.DataFrame(
         {"site_id": ["c:1:A:G", "c:5:C:T", "c:9:G:A"], "chrom": "c", "pos": [1, 5, 9],
