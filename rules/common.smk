@@ -5,20 +5,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 import sheets  # noqa: E402  (scripts/sheets.py: importable, unit-tested)
+import sequence_model  # noqa: E402  (scripts/sequence_model.py: the sequence-only switch)
 
 SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
 
 # Validate before any job runs: a bad config or sheet stops the DAG here.
 try:
     sheets.validate_config(config, SCHEMAS / "config.schema.yaml")
+    # The sequence classifier alone (scripts/sequence_model.py sequence_only): no sheet is
+    # read and only its jobs are planned.
+    SEQUENCE_ONLY = sequence_model.sequence_only(config)
     # Starting from a VCF needs no reads: the units sheet is not read at all.
-    FROM_READS = not config["input_vcf"]
-    samples = sheets.load_samples(config["samples"], SCHEMAS / "samples.schema.yaml")
-    sheets.check_target(samples, config)
+    FROM_READS = not config["input_vcf"] and not SEQUENCE_ONLY
+    if SEQUENCE_ONLY:
+        samples = sequence_model.no_samples(config)
+    else:
+        samples = sheets.load_samples(config["samples"], SCHEMAS / "samples.schema.yaml")
+        sheets.check_target(samples, config)
     if FROM_READS:
         units = sheets.load_units(config["units"], SCHEMAS / "units.schema.yaml")
         sheets.check_sheets(samples, units, config, base_dir=Path.cwd())
-    else:
+    elif not SEQUENCE_ONLY:
         sheets.check_config_files(config, base_dir=Path.cwd())
 except sheets.SheetError as e:
     raise WorkflowError(str(e)) from None
@@ -183,6 +190,8 @@ def get_predict_inputs(wildcards):
 
 
 def get_final_outputs():
+    if SEQUENCE_ONLY:
+        return sequence_model_outputs()  # rules/sequence_model.smk
     outputs = ["results/predict/predictions.tsv"]
     if PRIVACY["pseudonymise"]:
         outputs.append(PRIVACY["mapping"])  # rules/privacy.smk
@@ -204,4 +213,5 @@ def get_final_outputs():
             *bamstats_files(),
         ]
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
+    outputs += sequence_model_outputs()  # rules/sequence_model.smk ([] unless enabled)
     return outputs
