@@ -272,3 +272,29 @@ def test_not_a_model_dict_is_refused(tmp_path):
     sio.dump({"pipeline": None}, path)
     with pytest.raises(ValueError, match="not a model"):
         model_io.load_model(path)
+
+
+def test_fold_imputation_equals_simple_imputer():
+    """The CV's vectorised imputation is scikit-learn's most_frequent: ties to the
+    smallest code, a column with no call dropped, the training fold's values only."""
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(3)
+    g = rng.integers(-1, 3, size=(40, 30)).astype(np.int8)
+    g[:, 0] = [0, 1] * 20  # a tie: 0
+    g[:20, 1] = -1  # no call in the "training" half
+    g[:, 2] = [-1, 2, 1, 1] * 10  # missing and a clear mode
+    train, test = g[:20], g[20:]
+    ref = SimpleImputer(missing_values=-1, strategy="most_frequent").fit(train)
+    mode = model.fold_mode(train)
+    assert mode[0] == 0 and mode[1] == -1
+    np.testing.assert_array_equal(model.impute(train, mode), ref.transform(train))
+    np.testing.assert_array_equal(model.impute(test, mode), ref.transform(test))
+
+
+def test_null_runs_one_repeat_per_shuffle_with_its_own_trees():
+    X, y = noise(n=80, m=40)
+    m = model.cross_validate(X, y, FAST | {"cv_repeats": 2, "n_shuffles": 2, "null_estimators": 7})
+    null = m["metrics"]["shuffled"]
+    assert (null["n_shuffles"], null["repeats_per_shuffle"], null["n_estimators"]) == (2, 1, 7)
+    assert len(null["folds"]) == 2 * 5 and len(m["metrics"]["folds"]) == 2 * 5
