@@ -33,7 +33,9 @@ if PREDICT_WITH:
             model=PREDICT_WITH,
             fai=GENOME_FAI,
         output:
-            "results/predict/model_sites.tsv",
+            sites="results/predict/model_sites.tsv",
+            # the training run's genotype mask (its filter.min_dp / min_gq)
+            mask="results/predict/genotype_mask.txt",
         log:
             "results/logs/predict/model_sites.log",
         benchmark:
@@ -43,6 +45,9 @@ if PREDICT_WITH:
         threads: 1
         resources:
             mem_mb=mem(1000),
+        params:
+            # only for a model that does not record its training filter
+            filter={k: config["filter"][k] for k in ("min_dp", "min_gq")},
         script:
             "../scripts/model_sites.py"
 
@@ -51,6 +56,7 @@ if PREDICT_WITH:
             ref=GENOME,
             fai=GENOME_FAI,
             sites="results/predict/model_sites.tsv",
+            mask="results/predict/genotype_mask.txt",
             bams=expand("results/map/{sample}.bam", sample=SAMPLES),
             bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
         output:
@@ -68,9 +74,6 @@ if PREDICT_WITH:
         params:
             mpileup=config["bcftools"]["mpileup"],
             ploidy=config["ploidy"],
-            # The training filters' genotype masks, so that new samples are
-            # genotyped as the training samples were.
-            mask=f"FMT/DP<{config['filter']['min_dp']} | FMT/GQ<{config['filter']['min_gq']}",
         shell:
             # -C alleles -T: call exactly the model's alleles at its sites,
             # hom-ref included (no --variants-only).
@@ -78,7 +81,9 @@ if PREDICT_WITH:
             " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
             " | bcftools call -m -C alleles -T {input.sites:q} -a FORMAT/GQ"
             " --ploidy {params.ploidy} -Ou"
-            " | bcftools filter -S . -e '{params.mask}' -Oz -o {output.vcf:q}"
+            # The training run's genotype mask, so that new samples are genotyped
+            # as the training samples were (rule model_sites).
+            ' | bcftools filter -S . -e "$(cat {input.mask:q})" -Oz -o {output.vcf:q}'
             " && bcftools index -t {output.vcf:q}) 2> {log:q}"
 
     # Model sites where none of the new samples shows the ALT allele come out of

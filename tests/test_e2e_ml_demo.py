@@ -109,15 +109,20 @@ def test_predict_with_saved_model_from_reads(demo, truth, tmp_path):
         {"sample": r.sample, "unit": r.unit, "fq1": demo / r.fq1, "fq2": demo / r.fq2}
         for r in units.itertuples()
     ]
-    # The lab that trained the model predicts with its settings, without the simulator.
+    # Another lab predicts without the simulator, its own filter settings in its config:
+    # the genotypes are masked with the training run's (recorded in the model).
     overrides = {
         "demo": {"enabled": False},
         "reference": {"fasta": str(demo / "resources/demo/reference.fa")},
         "predict_with": str(demo / "results/model/model.skops"),
+        "filter": {"min_dp": 9, "min_gq": 40},
     }
     samples = [{"sample": s} for s in held_out]
     setup_workdir(tmp_path, overrides, samples, rows, base=demo_config())
     snakemake(tmp_path, "results/predict/predictions.tsv", timeout=1500)
+    trained = demo_config()["filter"]
+    mask = (tmp_path / "results/predict/genotype_mask.txt").read_text().strip()
+    assert mask == f"FMT/DP<{trained['min_dp']} | FMT/GQ<{trained['min_gq']}"
     new = pd.read_csv(tmp_path / "results/predict/predictions.tsv", sep="\t").set_index("sample")
     old = pd.read_csv(demo / "results/predict/predictions.tsv", sep="\t").set_index("sample")
     assert sorted(new.index) == sorted(held_out)

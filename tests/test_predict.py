@@ -148,16 +148,31 @@ def test_model_sites_rule_script(trained, tmp_path):
     fai = tmp_path / "genome.fa.fai"
     fai.write_text("chr1\t5000\t5100\t60\t61\n")  # chr2 missing: its 15 sites dropped
     out, log = tmp_path / "out/model_sites.tsv", tmp_path / "model_sites.log"
+    mask = tmp_path / "out/genotype_mask.txt"
     model_sites.main(
         SimpleNamespace(
             input=SimpleNamespace(model=str(trained["path"]), fai=str(fai)),
-            output=[str(out)],
+            output=SimpleNamespace(sites=str(out), mask=str(mask)),
+            params=SimpleNamespace(filter={"min_dp": 7, "min_gq": 30}),
             log=[str(log)],
         )
     )
     rows = out.read_text().splitlines()
     assert len(rows) == 15 and rows[0] == "chr1\t1000\tA,T"
     assert "dropped (contig not in the reference): 15" in log.read_text()
+    assert mask.read_text() == "FMT/DP<7 | FMT/GQ<30\n"  # this model records no filter
+
+
+def test_genotype_mask_is_the_training_runs():
+    """predict_with masks new genotypes with the training run's min_dp/min_gq (recorded
+    in the model), not with whatever the predicting run's config says."""
+    import model_sites
+
+    trained = {"metadata": {"config": {"filter": {"min_dp": 3, "min_gq": 10, "min_qual": 30}}}}
+    mask, source = model_sites.genotype_mask(trained, {"min_dp": 5, "min_gq": 20})
+    assert mask == "FMT/DP<3 | FMT/GQ<10" and "training" in source
+    mask, source = model_sites.genotype_mask({"metadata": {}}, {"min_dp": 5, "min_gq": 20})
+    assert mask == "FMT/DP<5 | FMT/GQ<20" and "config" in source
 
 
 def test_read_covered_long_and_wide(tmp_path):
