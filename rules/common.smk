@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 import sheets  # noqa: E402  (scripts/sheets.py: importable, unit-tested)
 import sequence_model  # noqa: E402  (scripts/sequence_model.py: the sequence-only switch)
+import remote  # noqa: E402  (scripts/remote.py: inputs on S3, README "Data on S3")
 
 SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
 
@@ -17,18 +18,36 @@ try:
     SEQUENCE_ONLY = sequence_model.sequence_only(config)
     # Starting from a VCF needs no reads: the units sheet is not read at all.
     FROM_READS = not config["input_vcf"] and not SEQUENCE_ONLY
+    # With --default-storage-provider s3 the sheets are read from the bucket, and every
+    # file they and the config name is looked up there (credentials too) before any job.
+    REMOTE = remote.Remote.from_workflow(workflow, storage)
     if SEQUENCE_ONLY:
         samples = sequence_model.no_samples(config)
     else:
-        samples = sheets.load_samples(config["samples"], SCHEMAS / "samples.schema.yaml")
+        samples = sheets.load_samples(
+            REMOTE.fetch_sheet(config["samples"], "samples"),
+            SCHEMAS / "samples.schema.yaml",
+            name=REMOTE.url(config["samples"]),
+        )
         sheets.check_target(samples, config)
     if FROM_READS:
-        units = sheets.load_units(config["units"], SCHEMAS / "units.schema.yaml")
-        sheets.check_sheets(samples, units, config, base_dir=Path.cwd())
+        units = sheets.load_units(
+            REMOTE.fetch_sheet(config["units"], "units"),
+            SCHEMAS / "units.schema.yaml",
+            name=REMOTE.url(config["units"]),
+        )
+        sheets.check_sheets(samples, units, config, base_dir=Path.cwd(), remote=REMOTE)
     elif not SEQUENCE_ONLY:
-        sheets.check_config_files(config, base_dir=Path.cwd())
-except sheets.SheetError as e:
+        sheets.check_config_files(config, base_dir=Path.cwd(), remote=REMOTE)
+except (sheets.SheetError, remote.RemoteError) as e:
     raise WorkflowError(str(e)) from None
+
+
+def stored(path):
+    """A FASTQ or reference path as an input of a job (an s3:// URL through the storage
+    plugin, README: Data on S3), any other path as it is."""
+    return storage.s3(path) if remote.is_url(path) else path
+
 
 # Privacy (config `privacy`, scripts/privacy.py): a umask that every job inherits, and
 # sample pseudonyms applied to the sheets here, so that every path, read group, VCF
@@ -115,7 +134,7 @@ def is_paired(wildcards):
 def get_fastqs(wildcards):
     """Raw FASTQ(s) of one unit: [fq1] or [fq1, fq2]."""
     row = units.loc[(wildcards.sample, wildcards.unit)]
-    return [row.fq1, row.fq2] if row.fq2 else [row.fq1]
+    return [stored(row.fq1), stored(row.fq2)] if row.fq2 else [stored(row.fq1)]
 
 
 def get_trimmed(wildcards):

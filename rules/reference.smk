@@ -3,7 +3,7 @@
 # have to be written next to the user's own file.
 rule reference:
     input:
-        config["reference"]["fasta"] or [],
+        stored(config["reference"]["fasta"]) or [],  # rules/common.smk: s3:// URLs
     output:
         fa=GENOME,
         fai=GENOME_FAI,
