@@ -88,6 +88,25 @@ def du(path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def notes(results, store_bytes, parquet_bytes) -> str:
+    """Ratios of the table: CPU (load-robust) and size."""
+
+    def best(name, key):
+        return min(r[key] for r in results[name])
+
+    matrix = best("matrix step (build + parquet write)", "cpu")
+    one = best("vcf2zarr, 1 thread (0 workers)", "cpu")
+    two = best("vcf2zarr, 2 threads (2 workers)", "cpu")
+    wall1 = best("vcf2zarr, 1 thread (0 workers)", "wall")
+    wall2 = best("vcf2zarr, 2 threads (2 workers)", "wall")
+    return (
+        f"- CPU: vcf2zarr / matrix step = {one / matrix:.1f} (1 thread), "
+        f"{two / matrix:.1f} (2 workers, their CPU included).\n"
+        f"- Wall: 2 workers / 1 thread = {wall2 / wall1:.2f}.\n"
+        f"- Size: store / parquet = {store_bytes / parquet_bytes:.2f}.\n"
+    )
+
+
 def main(argv=None):
     import run  # bench/run.py: measure, the simulated VCF and its filtered copy
 
@@ -188,7 +207,7 @@ def main(argv=None):
         + run.table(sizes, ["file", "MB"])
         + f"\nRead back, the store's genotypes equal the parquet matrix: "
         f"{check['equal_to_parquet']} ({check['shape'][0]:,} × {check['shape'][1]:,}, "
-        f"{check['missing']:,} missing).\n"
+        f"{check['missing']:,} missing).\n\n" + notes(results, du(stores[2]), du(parquet))
     )
     out = BENCH / "results" / f"zarr{'-quick' if args.quick else ''}.md"
     out.write_text(text)
