@@ -614,6 +614,13 @@ def check_config_files(config: dict, base_dir=".", remote=None) -> None:
         elif url := _remote_url(remote, value):
             problems = _check_remote(remote, [(f"config: {key}", value, url)])
             items += [f"{problem}. Fix: point it to {what}." for problem in problems]
+            size = (config.get("bcftools") or {}).get("chunk_size")
+            if key == "reference.fasta" and size and not config.get("input_vcf"):
+                items.append(
+                    f"config: bcftools.chunk_size: {size} needs the reference's length before "
+                    f"any job, but the reference is on S3 ({url}). Fix: set "
+                    "bcftools.chunk_size: 0 and the number of pieces in bcftools.chunks."
+                )
         elif problem := _file_problem(path):
             items.append(f"config: {key}: {value!r} {problem}. Fix: point it to {what}.")
     if items:

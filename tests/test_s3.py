@@ -359,6 +359,26 @@ def test_refused_or_unreachable_is_one_clear_error(error, expected):
     assert "row 3" not in msg  # one request is enough to know
 
 
+def test_remote_config_files(tmp_path):
+    cfg = {
+        "reference": {"fasta": "ref/genome.fa"},
+        "regions": "s3://b/regions.bed",
+        "demo": {"enabled": False},
+        "bcftools": {"chunk_size": 1000000},
+    }
+    r = fake_remote("s3://b/run", {"s3://b/run/ref/genome.fa": True})
+    with pytest.raises(sheets.SheetError) as err:
+        sheets.check_config_files(cfg, tmp_path, r)
+    msg = str(err.value)
+    assert "config: regions: 's3://b/regions.bed': s3:// URLs are read for the reads" in msg
+    assert "config: bcftools.chunk_size: 1000000 needs the reference's length" in msg
+    cfg.update(regions="", bcftools={"chunk_size": 0})
+    sheets.check_config_files(cfg, tmp_path, r)  # nothing read locally
+    r = fake_remote("s3://b/run", {})
+    with pytest.raises(sheets.SheetError, match="config: reference.fasta: 'ref/genome.fa' does"):
+        sheets.check_config_files(cfg, tmp_path, r)
+
+
 def test_sheet_as_url_is_refused():
     with pytest.raises(remote.RemoteError, match="a sheet cannot be an s3:// URL"):
         fake_remote("s3://b/run", {}).fetch_sheet("s3://b/run/config/units.tsv", "units")
