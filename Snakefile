@@ -27,6 +27,7 @@ include: "rules/association.smk"
 include: "rules/model.smk"
 include: "rules/predict.smk"
 include: "rules/report.smk"
+include: "rules/notebooks.smk"
 include: "rules/sequence_model.smk"
 
 

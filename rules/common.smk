@@ -232,5 +232,6 @@ def get_final_outputs():
             *bamstats_files(),
         ]
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
+    outputs += NOTEBOOK_OUTPUTS  # rules/notebooks.smk: executed notebooks as HTML
     outputs += sequence_model_outputs()  # rules/sequence_model.smk ([] unless enabled)
     return outputs
