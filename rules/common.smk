@@ -210,7 +210,8 @@ def get_predict_inputs(wildcards):
 
 def get_final_outputs():
     if SEQUENCE_ONLY:
-        return sequence_model_outputs()  # rules/sequence_model.smk
+        # rules/sequence_model.smk; its notebook (rules/notebooks.smk) when enabled
+        return sequence_model_outputs() + NOTEBOOK_OUTPUTS
     outputs = ["results/predict/predictions.tsv"]
     if PRIVACY["pseudonymise"]:
         outputs.append(PRIVACY["mapping"])  # rules/privacy.smk

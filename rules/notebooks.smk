@@ -7,7 +7,7 @@ import notebook_html  # scripts/notebook_html.py (scripts/ is on sys.path: commo
 
 # The sequence model's notebook only when that step runs (its key may not be in the schema).
 SEQUENCE_MODEL = config.get("sequence_model", {})
-NOTEBOOKS = ([] if PREDICT_WITH else ["explore", "model"]) + (
+NOTEBOOKS = ([] if PREDICT_WITH or SEQUENCE_ONLY else ["explore", "model"]) + (
     ["sequence_model"] if SEQUENCE_MODEL.get("enabled", False) else []
 )
 # What get_final_outputs() requests (rules/common.smk): the pages; with them the .ipynb.
