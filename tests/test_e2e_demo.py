@@ -65,4 +65,5 @@ def test_growing_the_sheet_reruns_only_the_new_sample(run):
     # The report's figures, summary and MultiQC: one job per figure group, not per sample.
     cohort |= {"report_qc", "multiqc", "report_variants", "report_population"}
     cohort |= {"report_association", "report_model", "report_predictions", "summary"}
+    cohort |= {"notebook_explore", "notebook_model", "notebook_html"}  # rules/notebooks.smk
     assert set(jobs) == per_sample | cohort

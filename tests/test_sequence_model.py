@@ -260,6 +260,8 @@ def test_sequence_only_config_plans_only_its_jobs(tmp_path):
         "sequence_model_predict": 1,
         "report_sequence_model": 1,
         "report_sequence_predictions": 1,
+        "notebook_sequence_model": 1,  # rules/notebooks.smk
+        "notebook_html": 1,
     }
     assert user_config()["samples"] == schema_defaults()["samples"]  # the example sheet
 
