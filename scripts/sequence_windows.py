@@ -10,8 +10,8 @@ each contig; a last piece shorter than `window` is dropped). A window is
 - dropped otherwise (partly coding, or inside a non-coding gene).
 
 Strand: windows are read off the reference's forward strand as they are, whatever the
-strand of the gene (no reverse complement): a new sequence to classify comes without a
-known strand, so the model learns coding sequence in both orientations.
+strand of the gene; the classifier trains on both strands of each window and predicts the
+mean over both (scripts/sequence_model.py), so a gene on either strand looks the same.
 
 Sampling: the classes are balanced by sampling the same number of windows from each,
 `min(smallest class, max_per_class)`, with the seed (E. coli: ~88 % of the genome is CDS).

@@ -210,7 +210,14 @@ def motif_data(n=600, length=30, seed=0):
     return pd.DataFrame({"id": [f"s{i}" for i in range(n)], "label": labels, "sequence": seqs})
 
 
-FAST = {"epochs": 10, "patience": 10, "filters": 16, "batch_size": 16, "seed": 7}
+FAST = {
+    "epochs": 10,
+    "patience": 10,
+    "filters": 16,
+    "batch_size": 16,
+    "seed": 7,
+    "pooling": "global_max",
+}
 
 
 def test_training_is_seeded_and_model_files_reload(tmp_path):
@@ -226,7 +233,7 @@ def test_training_is_seeded_and_model_files_reload(tmp_path):
     # The architecture file holds numbers and names only: nothing to deserialise.
     assert set(json.loads(arch.read_text())) == {
         "format", "version", "length", "n_classes", "classes", "filters", "kernel_size",
-        "weights_sha256",
+        "pooling", "both_strands", "weights_sha256",
     }  # fmt: skip
     model, meta = sm.load_model(weights, arch)
     records = data.iloc[:50][["id", "sequence"]]
@@ -238,6 +245,24 @@ def test_training_is_seeded_and_model_files_reload(tmp_path):
     weights.write_bytes(weights.read_bytes() + b"\0")
     with pytest.raises(sm.SequenceError, match="sha256 differs"):
         sm.load_model(weights, arch)
+
+
+def test_both_strands_give_one_answer():
+    """A genome-window model answers the same for a sequence and its reverse complement."""
+    sm.configure_backend(2)
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = sm.build_model(30, 2, filters=8, kernel_size=5, pooling="global_max")
+    x = sm.one_hot(motif_data(n=20)["sequence"].tolist(), 30)
+    rc = sm.one_hot(
+        ["".join({"A": "T", "C": "G", "G": "C", "T": "A"}[b] for b in reversed(s))
+         for s in motif_data(n=20)["sequence"]], 30,
+    )  # fmt: skip
+    np.testing.assert_allclose(sm.reverse_complement(x), rc)
+    both = sm.predict_proba(model, x, both_strands=True)
+    np.testing.assert_allclose(both, sm.predict_proba(model, rc, both_strands=True), atol=1e-6)
+    assert not np.allclose(sm.predict_proba(model, x), sm.predict_proba(model, rc), atol=1e-3)
 
 
 # ----------------------------------------------------------------------------- workflow
@@ -297,7 +322,7 @@ def test_splice_junctions_beat_kmer_baseline(tmp_path):
     assert m["data"]["distinct"] == 3004
     assert m["data"]["conflicting_sequences_removed"] == 1
     assert m["split"]["test"] == 601
-    assert m["accuracy"] >= 0.93  # the literature has ~0.95
+    assert m["accuracy"] >= 0.94  # the literature has ~0.95; 0.967 here
     assert m["accuracy"] >= m["baselines"]["kmer3_logistic"] + 0.2
     assert m["roc_auc"] >= 0.98
     assert set(m["per_class"]) == {"EI", "IE", "N"}
@@ -327,8 +352,10 @@ def test_ecoli_gene_windows_beat_gc_baseline(tmp_path):
     assert windows["label"].value_counts().to_dict() == {"gene": 2438, "non_gene": 2438}
     m = json.loads((out / "metrics.json").read_text())
     assert m["baseline"] == "gc_logistic"
-    assert m["accuracy"] >= m["baseline_accuracy"] + 0.02
-    assert m["accuracy"] >= 0.8
+    # 0.850 here, GC alone 0.786, 3-mer counts 0.829.
+    assert m["accuracy"] >= m["baseline_accuracy"] + 0.04
+    assert m["accuracy"] >= m["baselines"]["kmer3_logistic"]
+    assert m["pooling"] == "global_max" and m["both_strands"]
     # Whole blocks: no position block on both sides of the split.
     test = pd.read_csv(out / "test_predictions.tsv", sep="\t")
     test_blocks = set(test["start"] // 50_000)
