@@ -31,7 +31,9 @@ def plot_confusion(metrics: dict, path):
     """Test confusion matrix (counts, row shares as colour) and the accuracies."""
     cm = np.array(metrics["confusion_matrix"]["rows_true_columns_predicted"])
     labels = metrics["confusion_matrix"]["labels"]
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9.5, 3.8), gridspec_kw={"width_ratios": [1, 1.1]})
+    fig, (ax, bx) = plt.subplots(
+        1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1, 1.1], "wspace": 0.45}
+    )
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(cm.shape[0]):

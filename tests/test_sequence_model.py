@@ -7,6 +7,8 @@ against the baselines."""
 import gzip
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ import pytest
 import sequence_model as sm
 import sequence_windows as sw
 from defaults import schema_defaults
-from helpers import SHARED, deep_update, planned_jobs, setup_workdir, snakemake, user_config
+from helpers import REPO, SHARED, deep_update, planned_jobs, setup_workdir, snakemake, user_config
 
 SPLICE = SHARED / "uci_splice_junction" / "splice.csv"
 ECOLI = SHARED / "ecoli_k12_refseq"
@@ -289,6 +291,37 @@ def test_sequence_only_config_plans_only_its_jobs(tmp_path):
         "notebook_html": 1,
     }
     assert user_config()["samples"] == schema_defaults()["samples"]  # the example sheet
+
+
+@pytest.mark.parametrize(
+    "files, args, wanted",
+    [
+        ({}, [], False),
+        ({"mine.yaml": "sequence_model: {enabled: true}\n"}, ["--configfile", "mine.yaml"], True),
+        (
+            {"mine.yaml": "sequence_model: {enabled: true}\n"},
+            ["--configfile=mine.yaml", "-n"],
+            True,
+        ),
+        ({"mine.yaml": "sequence_model: {enabled: false}\n"}, ["--configfile", "mine.yaml"], False),
+        ({"a.yaml": "ploidy: 1\n"}, ["--configfile", "a.yaml", "-n"], False),
+    ],
+)
+def test_run_installs_the_deep_learning_stack_only_when_enabled(tmp_path, files, args, wanted):
+    """./run demo installs requirements-sequence.txt when a config file of the run enables
+    the sequence model (the function is run from the script itself)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    func = re.search(
+        r"^wants_sequence_model\(\) \{.*?^\}$", (REPO / "run").read_text(), re.S | re.M
+    )
+    script = func.group(0) + '\nwants_sequence_model "$@"'
+    proc = subprocess.run(["bash", "-c", script, "run", *args], cwd=tmp_path)
+    assert (proc.returncode == 0) == wanted
 
 
 def splice_table(path):
