@@ -71,7 +71,7 @@ rule sequence_model_predict:
     resources:
         mem_mb=mem(2000),
     script:
-        "../scripts/sequence_model.py"
+        "../scripts/sequence_predict.py"
 
 
 rule report_sequence_model:
@@ -125,4 +125,4 @@ rule report_sequence_predictions:
     resources:
         mem_mb=mem(1000),
     script:
-        "../scripts/report_sequence_model.py"
+        "../scripts/report_sequence_predictions.py"

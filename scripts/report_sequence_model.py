@@ -1,6 +1,7 @@
-"""Rules report_sequence_model and report_sequence_predictions (rules/sequence_model.smk):
-training curves, the test confusion matrix with the accuracy of the CNN against its
-baselines, and the predictions for new sequences. Styled by scripts/plot_style.py."""
+"""Rule report_sequence_model (rules/sequence_model.smk): training curves, the test
+confusion matrix with the accuracy of the CNN against its baselines; plot_predictions for
+rule report_sequence_predictions (scripts/report_sequence_predictions.py). Styled by
+scripts/plot_style.py."""
 
 import json
 from pathlib import Path
@@ -89,12 +90,8 @@ def plot_predictions(predictions: pd.DataFrame, classes, path):
 
 
 def _main(smk):
-    if smk.rule == "report_sequence_predictions":
-        arch = json.loads(Path(smk.input.architecture).read_text())
-        plot_predictions(read_tsv(smk.input.predictions), arch["classes"], smk.output.predictions)
-    else:
-        plot_training(read_tsv(smk.input.history), smk.output.training)
-        plot_confusion(json.loads(Path(smk.input.metrics).read_text()), smk.output.confusion)
+    plot_training(read_tsv(smk.input.history), smk.output.training)
+    plot_confusion(json.loads(Path(smk.input.metrics).read_text()), smk.output.confusion)
     Path(smk.log[0]).write_text("done\n")
 
 

@@ -1,6 +1,7 @@
 """DNA sequence classifier: a small 1D CNN (Keras 3, JAX CPU backend) on one-hot DNA.
 
-Rules sequence_model_train and sequence_model_predict (rules/sequence_model.smk).
+Rule sequence_model_train (rules/sequence_model.smk); sequence_model_predict runs
+scripts/sequence_predict.py with the functions here.
 
 Data: labelled sequences (FASTA with the label as the second word of each description
 line, or a TSV with `sequence` and `label` columns), or genome windows
@@ -656,24 +657,9 @@ def _main_train(smk):
     )
 
 
-def _main_predict(smk):
-    model, arch = load_model(smk.input.weights, smk.input.architecture, smk.threads)
-    records = read_fasta_records(smk.input.fasta, labelled=False)
-    table = predict_sequences(model, arch, records)
-    table.to_csv(smk.output[0], sep="\t", index=False)
-    Path(smk.log[0]).write_text(
-        f"{len(table)} sequences: {table['predicted'].value_counts().to_dict()}; "
-        f"{table['fitted'].value_counts().to_dict()} (training length {arch['length']})\n"
-    )
-
-
 if "snakemake" in globals():
-    smk = snakemake  # noqa: F821
     try:
-        {
-            "sequence_model_train": _main_train,
-            "sequence_model_predict": _main_predict,
-        }[smk.rule](smk)
+        _main_train(snakemake)  # noqa: F821
     except (SequenceError, ValueError) as e:
-        Path(smk.log[0]).write_text(f"ERROR: {e}\n")
+        Path(snakemake.log[0]).write_text(f"ERROR: {e}\n")  # noqa: F821
         raise
