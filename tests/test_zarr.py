@@ -119,10 +119,7 @@ def test_convert_keeps_the_matrix_sites(tmp_path):
     symbolic record and a repeated site ID are dropped (the store is converted again
     without them), half calls (./1, 0/.) stay in the store as written and read back
     missing, a haploid missing call in diploid records too, and DP is kept."""
-    vcf = tmp_path / "in.vcf.gz"
-    with open(vcf, "wb") as fh:
-        subprocess.run(["bgzip", "-c"], input=TINY_VCF.encode(), stdout=fh, check=True)
-    subprocess.run(["tabix", "-p", "vcf", vcf], check=True)
+    vcf = bgzip_indexed(TINY_VCF, tmp_path / "in.vcf.gz")
     store = tmp_path / "out.vcz"
     figures = vcf_zarr.convert(vcf, store, threads=1, tmpdir=tmp_path)
     assert figures["dropped_records"] == 3 and figures["variants"] == 3, figures
@@ -136,6 +133,36 @@ def test_convert_keeps_the_matrix_sites(tmp_path):
     assert root["call_genotype"][1].tolist() == [[-1, 1], [0, 1], [1, 1], [0, -1]]
     assert root["call_DP"][:, 0].tolist() == [7, 2, 4]  # the first of the repeats kept
     assert root.attrs["vcf_zarr_version"] == "0.5"
+
+
+HAPLOID_VCF = """\
+##fileformat=VCFv4.2
+##contig=<ID=NC_000913.3,length=5000>
+##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
+#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb\tc
+NC_000913.3\t100\t.\tA\tG\t50\tPASS\t.\tGT\t0\t1\t.
+NC_000913.3\t200\t.\tC\tT\t50\tPASS\t.\tGT\t1\t.\t0
+"""
+
+
+def bgzip_indexed(text, path):
+    with open(path, "wb") as fh:
+        subprocess.run(["bgzip", "-c"], input=text.encode(), stdout=fh, check=True)
+    subprocess.run(["tabix", "-p", "vcf", path], check=True)
+    return path
+
+
+def test_haploid(tmp_path):
+    """`ploidy: 1` (bacteria): a ploidy dimension of 1, dosage 0/1, missing -1."""
+    vcf = bgzip_indexed(HAPLOID_VCF, tmp_path / "in.vcf.gz")
+    store = tmp_path / "out.vcz"
+    vcf_zarr.convert(vcf, store, threads=1, tmpdir=tmp_path)
+    assert vcf_zarr.open_store(store)["call_genotype"].shape == (2, 3, 1)
+    want, _, _ = matrix.build_matrix(vcf, None, "phenotype", 1)
+    assert want.to_numpy().tolist() == [[0, 1], [1, -1], [-1, 0]]
+    for how, reader in (("vcztools", read_vcztools), ("xarray", read_xarray),
+                        ("dosage", vcf_zarr.dosage)):  # fmt: skip
+        assert_same(reader(store), want, how)
 
 
 def test_worker_processes():
