@@ -172,11 +172,13 @@ def bench_add_one(n, work, mode):
 
 def markdown(rows, adds):
     out = [
-        "| samples | jobs in the DAG | dry run wall (s) | dry run CPU (s) |",
-        "|---:|---:|---:|---:|",
+        "| samples | jobs in the DAG | jobs per sample | dry run wall (s) | dry run CPU (s) |",
+        "|---:|---:|---:|---:|---:|",
     ]
     out += [
-        f"| {r['samples']:,} | {r['jobs']:,} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} |" for r in rows
+        f"| {r['samples']:,} | {r['jobs']:,} | {r['jobs'] / r['samples']:.2f} | {r['wall_s']:.1f}"
+        f" | {r['cpu_s']:.1f} |"
+        for r in rows
     ]
     for a in adds:
         out += [

@@ -81,13 +81,22 @@ for _sheet in (samples, units) if FROM_READS else (samples,):
     _sheet.attrs.pop("lines", None)
 
 SAMPLES = sorted(samples.index)
+# The units sheet as plain dicts: input functions run once per job, and a pandas .loc per
+# call made the DAG of 10,000 samples take minutes (bench/results/dag.md).
+FASTQS_OF = {}  # (sample, unit) -> [fq1] or [fq1, fq2]
+UNITS_OF = {}  # sample -> its units, sorted
+if FROM_READS:
+    for (_s, _u), _fq1, _fq2 in zip(units.index, units["fq1"], units["fq2"]):
+        FASTQS_OF[(_s, _u)] = [stored(_fq1), stored(_fq2)] if _fq2 else [stored(_fq1)]
+        UNITS_OF.setdefault(_s, []).append(_u)
+    UNITS_OF = {_s: sorted(_us) for _s, _us in UNITS_OF.items()}
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 DEMO = config["demo"]["outdir"] if config["demo"]["enabled"] else None
 PREDICT_WITH = config["predict_with"]
 # The reference every step maps to and calls against (rules/reference.smk).
 GENOME = "results/reference/genome.fa"
 GENOME_FAI = f"{GENOME}.fai"
-BAMSTATS_EXTS = ["stats.txt", "flagstat.txt", "idxstats.txt"]  # rules/bamstats.smk
+BAMSTATS_EXTS = ["stats.txt", "flagstat.txt", "idxstats.txt"]  # rules/map.smk markdup
 
 
 wildcard_constraints:
@@ -102,7 +111,12 @@ def mem(base_mb):
 
 
 def sample_units(sample):
-    return sorted(units.loc[PSEUDONYM_OF.get(sample, sample)].index)
+    return UNITS_OF[PSEUDONYM_OF.get(sample, sample)]
+
+
+def unit_paired(sample, unit):
+    """True if the unit has a read-2 file (units.tsv fq2 not empty)."""
+    return len(FASTQS_OF[(sample, unit)]) == 2
 
 
 def unit_pairs():
@@ -111,43 +125,51 @@ def unit_pairs():
 
 
 def trim_report(sample, unit):
-    """Cutadapt's JSON report of one unit (rules/trim.smk: .pe.json or .se.json)."""
-    mode = "pe" if sheets.is_paired(units, sample, unit) else "se"
+    """Cutadapt's JSON report of one unit (rules/map.smk: .pe.json or .se.json)."""
+    mode = "pe" if unit_paired(sample, unit) else "se"
     return f"results/trim/{sample}/{unit}.{mode}.json"
 
 
 def trim_log(sample, unit):
-    """Cutadapt's log of one unit (rules/trim.smk: .log paired, .se.log single-end)."""
-    mode = "" if sheets.is_paired(units, sample, unit) else ".se"
+    """Cutadapt's log of one unit (rules/map.smk: .log paired, .se.log single-end)."""
+    mode = "" if unit_paired(sample, unit) else ".se"
     return f"results/logs/trim/{sample}/{unit}{mode}.log"
 
 
 def bamstats_files(exts=BAMSTATS_EXTS):
-    """samtools stats/flagstat/idxstats files of all samples (rules/bamstats.smk)."""
-    return expand("results/bamstats/{sample}.{ext}", sample=SAMPLES, ext=exts)
+    """samtools stats/flagstat/idxstats files of all samples (rules/map.smk markdup)."""
+    return [f"results/bamstats/{s}.{ext}" for s in SAMPLES for ext in exts]
 
 
 def is_paired(wildcards):
-    return sheets.is_paired(units, wildcards.sample, wildcards.unit)
+    return unit_paired(wildcards.sample, wildcards.unit)
 
 
 def get_fastqs(wildcards):
     """Raw FASTQ(s) of one unit: [fq1] or [fq1, fq2]."""
-    row = units.loc[(wildcards.sample, wildcards.unit)]
-    return [stored(row.fq1), stored(row.fq2)] if row.fq2 else [stored(row.fq1)]
+    return FASTQS_OF[(wildcards.sample, wildcards.unit)]
 
 
-def get_trimmed(wildcards):
-    """Trimmed FASTQ(s) of one unit, paired or single-end."""
-    stem = f"results/trim/{wildcards.sample}/{wildcards.unit}"
-    if is_paired(wildcards):
+def trimmed_reads(sample, unit):
+    """Trimmed FASTQ(s) of one unit, paired or single-end (rules/map.smk)."""
+    stem = f"results/trim/{sample}/{unit}"
+    if unit_paired(sample, unit):
         return [f"{stem}.R1.fastq.gz", f"{stem}.R2.fastq.gz"]
     return [f"{stem}.SE.fastq.gz"]
 
 
-def unit_where(wildcards):
-    """'sample S, unit U (units.tsv)': where a failing unit's reads come from."""
-    return f"sample {wildcards.sample}, unit {wildcards.unit} ({config['units']})"
+def get_trimmed(wildcards):
+    return trimmed_reads(wildcards.sample, wildcards.unit)
+
+
+def fastqc_files(wildcards):
+    """Raw and trimmed reads of every unit of one sample, in the same order (rules/fastqc.smk:
+    the trimmed reads' names, <unit>.<R1|R2|SE>.fastq.gz, name both in the reports)."""
+    raw, trimmed = [], []
+    for u in sample_units(wildcards.sample):
+        raw += FASTQS_OF[(wildcards.sample, u)]
+        trimmed += trimmed_reads(wildcards.sample, u)
+    return {"raw": raw, "trimmed": trimmed}
 
 
 def labels_checked(wildcards):
@@ -161,20 +183,12 @@ def labels_checked(wildcards):
 
 
 def get_unit_bams(wildcards):
-    return expand(
-        "results/map/units/{sample}/{unit}.bam",
-        sample=wildcards.sample,
-        unit=sample_units(wildcards.sample),
-    )
-
-
-def read_group(wildcards):
-    """Deterministic read group: ID/PU from sample+unit, SM and LB = sample."""
-    rg_id = f"{wildcards.sample}.{wildcards.unit}"
-    return (
-        rf"@RG\tID:{rg_id}\tSM:{wildcards.sample}\tLB:{wildcards.sample}"
-        rf"\tPL:ILLUMINA\tPU:{rg_id}"
-    )
+    """Lane BAMs of one sample (rules/map.smk: .pe.bam or .se.bam by the unit's reads)."""
+    s = wildcards.sample
+    return [
+        f"results/map/units/{s}/{u}.{'pe' if unit_paired(s, u) else 'se'}.bam"
+        for u in sample_units(s)
+    ]
 
 
 # The VCF the ML steps start from: the joint calls, or `input_vcf` (its pseudonymised
@@ -229,7 +243,7 @@ def get_final_outputs():
         outputs += [
             "results/calls/cohort.vcf.gz",
             "results/calls/cohort.stats.txt",
-            *[f"results/fastqc/{s}/{u}" for s, u in unit_pairs()],
+            *[f"results/fastqc/{s}" for s in SAMPLES],  # rules/fastqc.smk
             *bamstats_files(),
         ]
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC

@@ -1,27 +1,25 @@
-# FastQC on the raw and the trimmed reads of one unit, in one JVM start
-# (JVM start-up dominates on small inputs). Inputs are linked under canonical
-# names first so that reports are named <sample>.<unit>.<raw|trimmed>.<R1|R2|SE>
-# whatever the user's FASTQ files are called. FastQC spends much of its wall
-# time idle (JVM start, polling sleeps), so the job claims one core and lets
-# FastQC run one thread per file. The JVM's optimising (C2) compiler doubles
-# FastQC's CPU time on files of this size without making it faster: C1 only.
+# FastQC on the raw and the trimmed reads of every unit of one sample, in one JVM start
+# (JVM start-up dominates on small inputs). Inputs are linked under canonical names
+# first so that reports are named <sample>.<unit>.<raw|trimmed>.<R1|R2|SE> whatever the
+# user's FASTQ files are called; each unit's reports go to results/fastqc/<sample>/<unit>/.
+# FastQC spends much of its wall time idle (JVM start, polling sleeps), so the job
+# claims one core and lets FastQC run one thread per file. The JVM's optimising (C2)
+# compiler doubles FastQC's CPU time on files of this size without making it faster:
+# C1 only.
 rule fastqc:
     input:
-        raw=get_fastqs,
-        trimmed=get_trimmed,
+        unpack(fastqc_files),
     output:
-        directory("results/fastqc/{sample}/{unit}"),
+        directory("results/fastqc/{sample}"),
     log:
-        "results/logs/fastqc/{sample}/{unit}.log",
+        "results/logs/fastqc/{sample}.log",
     benchmark:
-        "results/benchmarks/fastqc/{sample}/{unit}.tsv"
+        "results/benchmarks/fastqc/{sample}.tsv"
     conda:
         "../envs/fastqc.yaml"
     threads: 1
     resources:
         mem_mb=mem(1000),
-    params:
-        reads=lambda wc: ["R1", "R2"] if is_paired(wc) else ["SE"],
     shell:
         """
         (
@@ -29,15 +27,26 @@ rule fastqc:
             export _JAVA_OPTIONS="-XX:TieredStopAtLevel=1"
             tmp=$(mktemp -d)
             trap 'rm -rf "$tmp"' EXIT
+            mkdir "$tmp/in" "$tmp/out"
             raw=({input.raw:q})
             trimmed=({input.trimmed:q})
-            reads=({params.reads})
-            for i in "${{!reads[@]}}"; do
-                ln -s "$(realpath "${{raw[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.raw.${{reads[$i]}}.fastq.gz"
-                ln -s "$(realpath "${{trimmed[$i]}}")" "$tmp/{wildcards.sample}.{wildcards.unit}.trimmed.${{reads[$i]}}.fastq.gz"
+            names=()
+            for i in "${{!trimmed[@]}}"; do
+                unit_read=$(basename "${{trimmed[$i]}}" .fastq.gz)  # <unit>.<R1|R2|SE>
+                unit=${{unit_read%.*}} read=${{unit_read##*.}}
+                for kind in raw trimmed; do
+                    name="{wildcards.sample}.$unit.$kind.$read"
+                    if [ $kind = raw ]; then fq=${{raw[$i]}}; else fq=${{trimmed[$i]}}; fi
+                    ln -s "$(realpath "$fq")" "$tmp/in/$name.fastq.gz"
+                    names+=("$unit/$name")
+                done
             done
+            fastqc --quiet --threads ${{#names[@]}} --outdir "$tmp/out" "$tmp"/in/*.fastq.gz
             out={output:q}
-            mkdir -p "$out"
-            fastqc --quiet --threads $((2 * ${{#reads[@]}})) --outdir "$out" "$tmp"/*.fastq.gz
+            for unit_name in "${{names[@]}}"; do
+                mkdir -p "$out/${{unit_name%/*}}"
+                mv "$tmp/out/${{unit_name#*/}}_fastqc.html" "$tmp/out/${{unit_name#*/}}_fastqc.zip" \\
+                    "$out/${{unit_name%/*}}/"
+            done
         ) >{log:q} 2>&1
         """

@@ -1,42 +1,77 @@
-# BWA-MEM per unit (lane) with a deterministic read group, mate tags added
-# while reads are still name-grouped, then coordinate sorted. Units of one
-# sample are merged and duplicates marked on the merged library.
-rule bwa_mem:
+# Per unit (lane), one job: Cutadapt (adapters, quality trimming, minimum length), then
+# BWA-MEM with a deterministic read group (ID/PU <sample>.<unit>, SM/LB <sample>), mate
+# tags added while reads are still name-grouped, coordinate sorted (scripts/map.py;
+# scripts/trim.py names a broken input file in the trim log). The read group, index
+# prefix and sort memory are worked out in the script from the wildcards, inputs and
+# resources: param functions cost time per job in the DAG (bench/results/dag.md). Trimmed reads (FastQC reads them) and lane BAMs are temporary;
+# the JSON reports are kept. Per sample, one job: units merged, duplicates marked on the
+# merged library, indexed, then samtools stats / flagstat / idxstats.
+
+
+rule trim_map_pe:
     input:
-        reads=get_trimmed,
+        reads=get_fastqs,
         idx=multiext(GENOME, ".amb", ".ann", ".bwt", ".pac", ".sa"),
     output:
-        temp("results/map/units/{sample}/{unit}.bam"),
+        r1=temp("results/trim/{sample}/{unit}.R1.fastq.gz"),
+        r2=temp("results/trim/{sample}/{unit}.R2.fastq.gz"),
+        report="results/trim/{sample}/{unit}.pe.json",
+        bam=temp("results/map/units/{sample}/{unit}.pe.bam"),
     log:
-        "results/logs/map/units/{sample}/{unit}.log",
+        trim="results/logs/trim/{sample}/{unit}.log",
+        map="results/logs/map/units/{sample}/{unit}.log",
     benchmark:
         "results/benchmarks/map/units/{sample}/{unit}.tsv"
     conda:
-        "../envs/bwa.yaml"
+        "../envs/map.yaml"
     threads: 2
     resources:
         mem_mb=mem(2000),
     params:
-        index=lambda wc, input: os.path.splitext(input.idx[0])[0],  # GENOME
-        rg=read_group,
+        cutadapt=config["cutadapt"],
         extra=config["bwa"]["extra"],
-        sort_mem=lambda wc, threads, resources: max(100, resources.mem_mb // (2 * threads)),
-    shell:
-        # -K fixes the batch size so that output does not depend on threads.
-        "(set -o pipefail; bwa mem -t {threads} -K 10000000 -R '{params.rg}' {params.extra}"
-        " {params.index} {input.reads:q}"
-        " | samtools fixmate -m -u - -"
-        " | samtools sort -@ {threads} -m {params.sort_mem}M -T {output:q}.tmp"
-        " -o {output:q} -) 2> {log:q}"
+        units_sheet=config["units"],  # named in the log when a unit's reads are broken
+    script:
+        "../scripts/map.py"
+
+
+rule trim_map_se:
+    input:
+        reads=get_fastqs,
+        idx=multiext(GENOME, ".amb", ".ann", ".bwt", ".pac", ".sa"),
+    output:
+        se=temp("results/trim/{sample}/{unit}.SE.fastq.gz"),
+        report="results/trim/{sample}/{unit}.se.json",
+        bam=temp("results/map/units/{sample}/{unit}.se.bam"),
+    log:
+        trim="results/logs/trim/{sample}/{unit}.se.log",
+        map="results/logs/map/units/{sample}/{unit}.se.log",
+    benchmark:
+        "results/benchmarks/map/units/{sample}/{unit}.se.tsv"
+    conda:
+        "../envs/map.yaml"
+    threads: 2
+    resources:
+        mem_mb=mem(2000),
+    params:
+        cutadapt=config["cutadapt"],
+        extra=config["bwa"]["extra"],
+        units_sheet=config["units"],  # named in the log when a unit's reads are broken
+    script:
+        "../scripts/map.py"
 
 
 rule markdup:
     input:
-        get_unit_bams,
+        bams=get_unit_bams,
+        ref=GENOME,
     output:
         bam="results/map/{sample}.bam",
         bai="results/map/{sample}.bam.bai",
         metrics="results/map/{sample}.markdup.txt",
+        stats="results/bamstats/{sample}.stats.txt",
+        flagstat="results/bamstats/{sample}.flagstat.txt",
+        idxstats="results/bamstats/{sample}.idxstats.txt",
     log:
         "results/logs/map/{sample}.markdup.log",
     benchmark:
@@ -49,7 +84,10 @@ rule markdup:
     params:
         extra=config["markdup"]["extra"],
     shell:
-        "(set -o pipefail; samtools merge -@ {threads} -u -o - {input:q}"
+        "(set -o pipefail; samtools merge -@ {threads} -u -o - {input.bams:q}"
         " | samtools markdup -@ {threads} -T {output.bam:q}.tmp -f {output.metrics:q}"
         " {params.extra} - {output.bam:q}"
-        " && samtools index -@ {threads} {output.bam:q}) 2> {log:q}"
+        " && samtools index -@ {threads} {output.bam:q}"
+        " && samtools stats --reference {input.ref:q} {output.bam:q} > {output.stats:q}"
+        " && samtools flagstat {output.bam:q} > {output.flagstat:q}"
+        " && samtools idxstats {output.bam:q} > {output.idxstats:q}) 2> {log:q}"

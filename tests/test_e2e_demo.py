@@ -57,8 +57,10 @@ def test_growing_the_sheet_reruns_only_the_new_sample(run):
         jobs = planned_jobs(workdir)
     finally:  # the shared run keeps its original sheets
         small_demo_sheets(workdir)
-    per_sample = {"demo_reads", "cutadapt_pe", "fastqc", "bwa_mem", "markdup", "bamstats"}
+    per_sample = {"demo_reads", "trim_map_pe", "fastqc", "markdup"}
     assert {r: jobs.get(r, 0) for r in per_sample} == dict.fromkeys(per_sample, 1)
+    # At most 3 jobs per sample of one unit (issue 13): trim + map, FastQC, markdup + stats.
+    assert sum(jobs[r] for r in per_sample - {"demo_reads"}) == 3
     # The cohort steps rerun; nothing else (no reference, no index, no simulation).
     cohort = {"call_chunk", "gather_calls", "vcf_stats", "filter_vcf", "matrix", "features"}
     cohort |= {"association", "model", "predict", "all"}

@@ -128,13 +128,13 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
     assert {state for _, state in jobs.values()} == {"COMPLETED"}
     rules = sorted(comment for comment, _ in jobs.values())
     assert rules == sorted(
-        ["rule_persample_bwa_mem_cutadapt_pe_markdup"]
+        ["rule_persample_markdup_trim_map_pe"]
         + [f"rule_call_chunk_wildcards_{i}" for i in range(n_chunks)]
         + ["rule_gather_calls", "rule_filter_vcf", "rule_matrix"]
     )
-    # In the group: trim and map per unit (S012 has two lanes), markdup per sample; then
+    # In the group: trim + map per unit (S012 has two lanes), markdup per sample; then
     # the cohort jobs: one per calling chunk, gather, filter, matrix.
-    steps = str(2 * n_units + len(REMAP) + n_chunks + 3)
+    steps = str(n_units + len(REMAP) + n_chunks + 3)
     assert done[-1] == (steps, steps)
     # The same calls and the same matrix as the local run.
     assert _records(workdir / TARGETS[0]) == _records(local / TARGETS[0])

@@ -1,0 +1,78 @@
+"""scripts/map.py: the mapping pipeline of the trim + map job (rules/map.smk), on a tiny
+reference with reads cut from it (known positions)."""
+
+import gzip
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from map import map_command, map_reads, read_group, sort_mem_mb  # noqa: E402
+
+RG = r"@RG\tID:S1.L1\tSM:S1\tLB:S1\tPL:ILLUMINA\tPU:S1.L1"
+COMP = str.maketrans("ACGT", "TGCA")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 3 kb reference (bwa-indexed) and 20 read pairs of 2 x 70 bp from known places."""
+    d = tmp_path_factory.mktemp("map")
+    rng = random.Random(5)
+    ref = "".join(rng.choice("ACGT") for _ in range(3000))
+    (d / "ref.fa").write_text(f">chr1\n{ref}\n")
+    subprocess.run(["bwa", "index", str(d / "ref.fa")], capture_output=True, check=True)
+    starts = sorted(rng.randrange(0, 3000 - 300) for _ in range(20))
+    r1, r2 = [], []
+    for i, s in enumerate(starts):
+        frag = ref[s : s + 250]
+        r1 += [f"@p{i}/1", frag[:70], "+", "I" * 70]
+        r2 += [f"@p{i}/2", frag[-70:].translate(COMP)[::-1], "+", "I" * 70]
+    reads = []
+    for name, lines in (("R1", r1), ("R2", r2)):
+        with gzip.open(d / f"{name}.fastq.gz", "wt") as fh:
+            fh.write("\n".join(lines) + "\n")
+        reads.append(d / f"{name}.fastq.gz")
+    return d, reads, starts
+
+
+def test_read_group_and_sort_memory():
+    assert read_group("S1", "L1") == RG
+    assert sort_mem_mb(2000, 2) == 500 and sort_mem_mb(4000, 2) == 1000  # retry: 2x memory
+    assert sort_mem_mb(100, 8) == 100  # never below 100 MB
+
+
+def test_map_command_quotes_paths_and_keeps_the_read_group_tabs():
+    cmd = map_command(["a b.fq.gz"], "ref/genome.fa", "out dir/x.bam", RG, "-M", 2, 500)
+    assert r"-R '@RG\tID:S1.L1\tSM:S1" in cmd  # literal \t for bwa, inside quotes
+    assert "'a b.fq.gz'" in cmd and "-o 'out dir/x.bam'" in cmd
+    assert " -M " in cmd and "-K 10000000" in cmd and "-m 500M" in cmd
+    assert cmd.startswith("set -o pipefail;")
+
+
+def test_map_reads_gives_a_sorted_bam_with_mate_tags_and_read_group(tiny, tmp_path):
+    d, reads, starts = tiny
+    bam, log = tmp_path / "u.bam", tmp_path / "map.log"
+    assert map_reads(reads, d / "ref.fa", bam, RG, "", 2, 100, log) == 0
+    with pysam.AlignmentFile(str(bam)) as fh:
+        assert fh.header.to_dict()["HD"]["SO"] == "coordinate"
+        assert fh.header.to_dict()["RG"][0] == {
+            "ID": "S1.L1", "SM": "S1", "LB": "S1", "PL": "ILLUMINA", "PU": "S1.L1"
+        }  # fmt: skip
+        recs = list(fh)
+    assert len(recs) == 40
+    assert all(r.has_tag("MC") and r.has_tag("ms") for r in recs)  # samtools fixmate -m
+    assert sorted(r.reference_start for r in recs if r.is_read1) == starts
+    assert [r.reference_start for r in recs] == sorted(r.reference_start for r in recs)
+
+
+def test_map_reads_fails_with_the_error_in_its_log(tiny, tmp_path):
+    d, _, _ = tiny
+    log = tmp_path / "map.log"
+    code = map_reads([tmp_path / "missing.fq.gz"], d / "ref.fa", tmp_path / "u.bam", RG, "", 1,
+                     100, log)  # fmt: skip
+    assert code != 0
+    assert "missing.fq.gz" in log.read_text()
