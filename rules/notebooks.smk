@@ -67,7 +67,7 @@ rule notebook_model:
         "../envs/notebooks.yaml"
     threads: 1
     resources:
-        mem_mb=mem(2000),
+        mem_mb=mem(4000),
     params:
         seed=config["model"]["seed"],
     notebook:

@@ -86,11 +86,10 @@ def call_rates(genotypes: pd.DataFrame):
 def matrix_overview(genotypes: pd.DataFrame, samples: pd.DataFrame) -> dict:
     """Size, missingness, dosage counts and labels of the matrix."""
     g = genotypes.to_numpy()
-    values, counts = np.unique(g, return_counts=True)
-    dosage = {
-        ("missing" if v == MISSING else str(int(v))): int(c)
-        for v, c in zip(values, counts, strict=True)
-    }
+    # One value at a time (a bool per genotype), not a sorted or widened copy of the matrix.
+    names = {MISSING: "missing", 0: "0", 1: "1", 2: "2"}
+    dosage = {name: int((g == v).sum()) for v, name in names.items()}
+    dosage = {k: v for k, v in dosage.items() if v}
     labels = samples.set_index("sample").reindex(genotypes.index)["label"].fillna("")
     return {
         "n_samples": int(g.shape[0]),
@@ -119,13 +118,19 @@ def plot_call_rates(sample_rates: pd.Series, site_rates: pd.Series, threshold=No
 
 
 def dosage_by_group(genotypes: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
-    """Mean ALT allele frequency per site in each label group (missing genotypes left out)."""
-    g = genotypes.replace(MISSING, np.nan).astype(float)
-    labels = labels.reindex(genotypes.index).fillna("")
+    """Mean ALT allele frequency per site in each label group (missing genotypes left out;
+    NaN where a group has no call). One group's rows at a time, in integers: no float copy
+    of the whole matrix."""
+    g = genotypes.to_numpy()
+    labels = labels.reindex(genotypes.index).fillna("").to_numpy()
     out = {}
-    for group in sorted(v for v in labels.unique() if v != ""):
-        out[group] = g[labels == group].mean(axis=0) / 2
-    return pd.DataFrame(out)
+    for group in sorted(v for v in set(labels) if v != ""):
+        sub = g[labels == group]
+        called = (sub != MISSING).sum(axis=0)
+        alt = np.where(sub != MISSING, sub, 0).sum(axis=0, dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[group] = np.where(called > 0, alt / (2 * called), np.nan)
+    return pd.DataFrame(out, index=genotypes.columns)
 
 
 # ----------------------------------------------------------------------------- population
