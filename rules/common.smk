@@ -244,8 +244,7 @@ def get_final_outputs():
             "results/calls/cohort.vcf.gz",
             "results/calls/cohort.stats.txt",
             *[f"results/fastqc/{s}" for s in SAMPLES],  # rules/fastqc.smk
-            *bamstats_files(),
-        ]
+        ]  # the BAM statistics are inputs of the summary (report_outputs())
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
     outputs += NOTEBOOK_OUTPUTS  # rules/notebooks.smk: executed notebooks as HTML
     outputs += sequence_model_outputs()  # rules/sequence_model.smk ([] unless enabled)
