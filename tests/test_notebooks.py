@@ -329,7 +329,7 @@ def test_kernel_runs_without_network(tmp_path):
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
-    assert Path(out.cells[0].outputs[0]["text"].strip()).parent == BIN
+    assert Path(out.cells[0].outputs[0]["text"].strip()).parent.resolve() == BIN.resolve()
     assert list(tmp.iterdir()) == []  # the socket folder was removed
 
 
@@ -353,7 +353,8 @@ def test_demo_notebooks_executed(small_demo):
     for name in ("explore", "model"):
         _, text = executed(workdir / f"results/notebooks/{name}.ipynb")
         kernel = next(line for line in text.splitlines() if line.startswith("kernel: "))
-        assert Path(kernel.split(": ", 1)[1]).parent == BIN  # this venv's Python
+        # this venv's Python
+        assert Path(kernel.split(": ", 1)[1]).parent.resolve() == BIN.resolve()
     # No sequence-model notebook unless that branch runs.
     assert not (workdir / "results/notebooks/sequence_model.ipynb").exists()
 
