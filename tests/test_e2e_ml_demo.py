@@ -138,6 +138,6 @@ def test_predict_with_saved_model_from_reads(demo, truth, tmp_path):
 
 def test_same_seed_same_outputs(demo):
     before = {p: sha(demo / p) for p in OUTPUTS}
-    snakemake(demo, "--forcerun", "matrix", "model", "predict")
+    snakemake(demo, *TARGETS, "--forcerun", "matrix", "model", "predict")
     after = {p: sha(demo / p) for p in OUTPUTS}
     assert before == after
