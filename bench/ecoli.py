@@ -175,8 +175,8 @@ def step_times(wd: Path) -> list[dict]:
     for p in sorted(root.rglob("*.tsv")):
         rel = p.relative_to(root).with_suffix("").parts
         if rel[0] == "map":
-            step = "trim_map (cutadapt; bwa mem | fixmate | sort)" if rel[1] == "units" else (
-                "markdup (merge | markdup, index, stats)")  # fmt: skip
+            step = "trim_map (cutadapt; bwa mem \\| fixmate \\| sort)" if rel[1] == "units" else (
+                "markdup (merge \\| markdup, index, stats)")  # fmt: skip
         elif rel[0] in ("calls", "reference"):
             step = f"{rel[0]}: {rel[1].rstrip('0123456789.').split('.')[0]}"
         else:
@@ -249,7 +249,9 @@ def report(args, pairs, start, runs, rows, same, wd, data) -> str:
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()  # fmt: skip
     dirty = ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", "Snakefile", "rules"]
-    if subprocess.run([*dirty, "scripts", "bench/by_hand.sh"]).returncode:
+    if not commit:
+        commit = f"unknown ({REPO} is not a git checkout)"
+    elif subprocess.run([*dirty, "scripts", "bench/by_hand.sh"], capture_output=True).returncode:
         commit += " with uncommitted changes to the workflow"
     med = {k: {m: float(np.median([r[m] for r in v])) for m in ("wall", "cpu")}
            for k, v in runs.items()}  # fmt: skip
