@@ -5,10 +5,9 @@
 # Each notebook rule also writes the numbers it computed as JSON (its output).
 import notebook_html  # scripts/notebook_html.py (scripts/ is on sys.path: common.smk)
 
-# The sequence model's notebook only when that step runs (its key may not be in the schema).
-SEQUENCE_MODEL = config.get("sequence_model", {})
+# The sequence model's notebook only when that step runs.
 NOTEBOOKS = ([] if PREDICT_WITH or SEQUENCE_ONLY else ["explore", "model"]) + (
-    ["sequence_model"] if SEQUENCE_MODEL.get("enabled", False) else []
+    ["sequence_model"] if config["sequence_model"]["enabled"] else []
 )
 # What get_final_outputs() requests (rules/common.smk): the pages; with them the .ipynb.
 NOTEBOOK_OUTPUTS = [f"results/notebooks/{name}.html" for name in NOTEBOOKS]
@@ -83,7 +82,7 @@ rule notebook_sequence_model:
         metrics="results/sequence_model/metrics.json",
         predictions=(
             ["results/sequence_model/predictions.tsv"]
-            if SEQUENCE_MODEL.get("predict_fasta")
+            if config["sequence_model"]["predict_fasta"]
             else []
         ),
     output:
