@@ -38,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(REPO / "scripts"), str(BENCH)]  # scripts/defaults.py, not bench/
 from defaults import schema_defaults  # noqa: E402  (scripts/defaults.py)
-from run import loadavg, mb, measure, table, vcf_body_md5  # noqa: E402  (bench/run.py)
+from run import by_hand_env, loadavg, mb, measure, table, vcf_body_md5  # noqa: E402
 
 GENOME = REPO.parent / "shared/data/ecoli_k12_refseq/GCF_000005845.2_ASM584v2_genomic.fna.gz"
 READ_LEN = 100
@@ -115,18 +115,7 @@ def run_by_hand(wd: Path, i: int) -> dict:
     cfg = {**schema_defaults(), **cfg}  # config/config.yaml sets only some defaults
     out = wd / "by_hand"
     shutil.rmtree(out, ignore_errors=True)
-    env = {
-        **os.environ,
-        "CORES": str(CORES),
-        "PLOIDY": str(cfg["ploidy"]),
-        "CHUNKS": str(cfg["bcftools"]["chunks"]),
-        "MPILEUP": cfg["bcftools"]["mpileup"],
-        "CALL": cfg["bcftools"]["call"],
-        "ADAPTER_R1": cfg["cutadapt"]["adapter_r1"],
-        "ADAPTER_R2": cfg["cutadapt"]["adapter_r2"],
-        "QUALITY": str(cfg["cutadapt"]["quality"]),
-        "MIN_LENGTH": str(cfg["cutadapt"]["min_length"]),
-    }
+    env = by_hand_env(cfg)
     cmd = ["bash", str(BENCH / "by_hand.sh"), cfg["reference"]["fasta"]]
     cmd += [str(wd / "config/units.tsv"), str(out)]
     return measure(cmd, cwd=wd, env=env, log=wd / f"by_hand.{i}.log", poll=0.5)

@@ -167,11 +167,9 @@ def run_workflow(wd: Path, i: int) -> dict:
     return r
 
 
-def run_by_hand(wd: Path, i: int) -> dict:
-    cfg = yaml.safe_load((wd / "config/config.yaml").read_text())
-    out = WORK / "by_hand"
-    shutil.rmtree(out, ignore_errors=True)
-    env = {
+def by_hand_env(cfg: dict) -> dict:
+    """bench/by_hand.sh's environment: the run's settings of the same tools."""
+    return {
         **os.environ,
         "CORES": str(CORES),
         "PLOIDY": str(cfg["ploidy"]),
@@ -183,6 +181,13 @@ def run_by_hand(wd: Path, i: int) -> dict:
         "QUALITY": str(cfg["cutadapt"]["quality"]),
         "MIN_LENGTH": str(cfg["cutadapt"]["min_length"]),
     }
+
+
+def run_by_hand(wd: Path, i: int) -> dict:
+    cfg = yaml.safe_load((wd / "config/config.yaml").read_text())
+    out = WORK / "by_hand"
+    shutil.rmtree(out, ignore_errors=True)
+    env = by_hand_env(cfg)
     cmd = ["bash", str(BENCH / "by_hand.sh"), str(wd / cfg["reference"]["fasta"])]
     cmd += [str(wd / "config/units.tsv"), str(out)]
     return measure(cmd, cwd=wd, env=env, log=WORK / f"by_hand.{i}.log", poll=0.2)
