@@ -96,6 +96,9 @@ PREDICT_WITH = config["predict_with"]
 # The reference every step maps to and calls against (rules/reference.smk).
 GENOME = "results/reference/genome.fa"
 GENOME_FAI = f"{GENOME}.fai"
+# Every file of its bwa index: a mapping job lists them all, so that remote storage and
+# cluster staging bring them all (one of them was not enough on S3).
+BWA_INDEX = [f"{GENOME}{ext}" for ext in (".amb", ".ann", ".bwt", ".pac", ".sa")]
 BAMSTATS_EXTS = ["stats.txt", "flagstat.txt", "idxstats.txt"]  # rules/map.smk markdup
 
 

@@ -11,7 +11,7 @@
 rule trim_map_pe:
     input:
         reads=get_fastqs,
-        idx=f"{GENOME}.bwt",  # one of rule bwa_index's outputs: fewer files in the DAG
+        idx=BWA_INDEX,
     output:
         r1=temp("results/trim/{sample}/{unit}.R1.fastq.gz"),
         r2=temp("results/trim/{sample}/{unit}.R2.fastq.gz"),
@@ -38,7 +38,7 @@ rule trim_map_pe:
 rule trim_map_se:
     input:
         reads=get_fastqs,
-        idx=f"{GENOME}.bwt",  # one of rule bwa_index's outputs: fewer files in the DAG
+        idx=BWA_INDEX,
     output:
         se=temp("results/trim/{sample}/{unit}.SE.fastq.gz"),
         report="results/trim/{sample}/{unit}.se.json",

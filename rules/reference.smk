@@ -24,7 +24,7 @@ rule bwa_index:
     input:
         GENOME,
     output:
-        multiext(GENOME, ".amb", ".ann", ".bwt", ".pac", ".sa"),
+        BWA_INDEX,
     log:
         "results/logs/reference/bwa_index.log",
     benchmark:

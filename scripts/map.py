@@ -65,7 +65,7 @@ def _main(smk):
         sys.exit(f"cutadapt failed: see {smk.log.trim}")
     code = map_reads(
         trimmed,
-        os.path.splitext(smk.input.idx)[0],  # the reference, beside its bwa index
+        os.path.splitext(smk.input.idx[0])[0],  # the reference, beside its bwa index
         smk.output.bam,
         read_group(sample, unit),
         smk.params.extra,
