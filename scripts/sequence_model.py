@@ -38,7 +38,6 @@ custom objects, no code from the files at all (model_io.py's rule for skops, her
 construction); the weights' sha256 in model.json is checked first.
 """
 
-import hashlib
 import json
 import os
 import sys
@@ -575,16 +574,10 @@ def run(data: pd.DataFrame, params: dict, windows: bool, threads: int = 2):
 # ----------------------------------------------------------------------------- model files
 
 
-def sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_model(model, arch: dict, weights_path, arch_path) -> None:
     """Weights as HDF5 arrays (`.weights.h5`), the architecture as JSON numbers."""
+    from model_io import sha256  # in the job only: common.smk imports this module
+
     model.save_weights(str(weights_path))
     out = dict(arch, weights_sha256=sha256(weights_path))
     Path(arch_path).write_text(json.dumps(out, indent=2) + "\n")
@@ -593,6 +586,8 @@ def save_model(model, arch: dict, weights_path, arch_path) -> None:
 def load_model(weights_path, arch_path, threads: int = 2):
     """Rebuild the network with build_model() from the JSON's numbers and read the weights
     into it. Runs no code from either file (module docstring)."""
+    from model_io import sha256
+
     arch = json.loads(Path(arch_path).read_text())
     if arch.get("format") != "reads2pheno sequence CNN" or arch.get("version") != ARCH_VERSION:
         raise SequenceError(f"{arch_path}: not a sequence model file of this workflow")
