@@ -7,14 +7,21 @@
 # Then normalised (left-align, split multiallelics), bgzipped and indexed.
 import calls  # scripts/calls.py (scripts/ is on sys.path, rules/common.smk)
 
-# From a VCF (`input_vcf`) nothing is called and no reference need exist.
-N_CHUNKS = calls.n_chunks(config, Path.cwd()) if FROM_READS else 1
+# From a VCF (`input_vcf`) nothing is called and no reference need exist: its header's
+# contigs are chunked for the ML half (filter, regions, matrix) when it is indexed (the
+# pseudonymised copy always is) and gives every contig a length, else one chunk.
+if FROM_READS:
+    N_CHUNKS = calls.n_chunks(config, Path.cwd())
+elif config["input_vcf"]:
+    N_CHUNKS = calls.vcf_n_chunks(config, config["input_vcf"], indexed=PRIVACY["pseudonymise"])
+else:
+    N_CHUNKS = 1
 CALL_MODE = config["bcftools"]["mode"]
 
 
 rule call_chunks:
     input:
-        GENOME_FAI,
+        GENOME_FAI if FROM_READS else config["input_vcf"] or [],
     output:
         expand("results/calls/chunks/{chunk}.bed", chunk=range(N_CHUNKS)),
     log:

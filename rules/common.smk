@@ -200,17 +200,30 @@ if config["input_vcf"] and PRIVACY["pseudonymise"]:
     COHORT_VCF = "results/privacy/input.vcf.gz"
 else:
     COHORT_VCF = config["input_vcf"] or "results/calls/cohort.vcf.gz"
+# Its index, which the scattered filter reads chunks through: the workflow's own (.tbi),
+# or whichever a user's input_vcf has (rules/calls.smk scatters only an indexed one).
+if config["input_vcf"] and not PRIVACY["pseudonymise"]:
+    COHORT_INDEX = next(
+        (f"{COHORT_VCF}.{e}" for e in ("csi", "tbi") if Path(f"{COHORT_VCF}.{e}").exists()),
+        [],
+    )
+else:
+    COHORT_INDEX = f"{COHORT_VCF}.tbi"
 # New samples' genotypes at the model's sites: `input_vcf`, or called from their BAMs.
 PREDICT_VCF = COHORT_VCF if config["input_vcf"] else "results/predict/model_sites.vcf.gz"
 
 
+# The region names of the matrix sites (rules/regions.smk), when `regions` is set.
+REGIONS_TABLE = "results/regions/site_regions.tsv"
+
+
 def get_matrix_inputs(wildcards):
+    """The VCF the matrix is built from (+ its index), and the sites' region names."""
     if config["regions"]:
-        return {
-            "vcf": "results/regions/regions.vcf.gz",
-            "regions": "results/regions/site_regions.tsv",
-        }
-    return {"vcf": "results/filter/filtered.vcf.gz"}
+        vcf = "results/regions/regions.bcf"
+        return {"vcf": vcf, "csi": f"{vcf}.csi", "regions": REGIONS_TABLE}
+    vcf = "results/filter/filtered.bcf"
+    return {"vcf": vcf, "csi": f"{vcf}.csi"}
 
 
 def get_predict_inputs(wildcards):

@@ -1,9 +1,16 @@
-# Samples x SNPs int8 ALT-dosage matrix (-1 = missing), site and sample tables.
+# Samples x SNPs int8 ALT-dosage matrix (-1 = missing), site and sample tables, gathered
+# from the genotypes the filter jobs decoded per chunk (rules/filter.smk); with `regions`,
+# of the sites the regions step kept.
 rule matrix:
     input:
-        unpack(get_matrix_inputs),
+        # the region names of the sites, when `regions` is set
+        unpack(lambda wc: {"regions": REGIONS_TABLE} if config["regions"] else {}),
         # rules/annotation.smk: the gene, consequence and protein_change of each site
         unpack(lambda wc: {"annotation": ANNOTATION_TABLE} if ANNOTATION else {}),
+        npzs=expand("results/filter/chunks/{chunk}.npz", chunk=range(N_CHUNKS)),
+        sites=expand("results/filter/chunks/{chunk}.sites.tsv", chunk=range(N_CHUNKS)),
+        # the filter's gather: its "no site left" check runs first
+        counts="results/filter/filter_counts.tsv",
         samples=config["samples"],
     output:
         genotypes="results/matrix/genotypes.parquet",

@@ -134,7 +134,7 @@ if not PREDICT_WITH:
     rule report_variants:
         input:
             vcf=COHORT_VCF,
-            filtered="results/filter/filtered.vcf.gz",
+            filtered="results/filter/filtered.bcf",
             counts="results/filter/filter_counts.tsv",
             sites="results/matrix/sites.tsv",
             samples="results/matrix/samples.tsv",

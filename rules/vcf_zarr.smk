@@ -4,7 +4,7 @@
 rule vcf_zarr:
     input:
         vcf=lambda wildcards: get_matrix_inputs(wildcards)["vcf"],
-        tbi=lambda wildcards: get_matrix_inputs(wildcards)["vcf"] + ".tbi",
+        csi=lambda wildcards: get_matrix_inputs(wildcards)["csi"],
     output:
         directory("results/matrix/genotypes.vcz"),
     log:

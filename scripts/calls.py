@@ -2,12 +2,17 @@
 
 The number of chunks is `bcftools.chunks`, or, when `bcftools.chunk_size` (bp) is set,
 the fewest chunks of at most that size. A chunk may span contig ends, so one chunk is a
-BED of one or more intervals.
+BED of one or more intervals. The ML half (filter, regions, matrix) is scattered over the
+same chunks. From an `input_vcf`, the chunks split the contigs of its header, when every
+contig there has a length and the VCF is indexed (else one chunk streams the whole VCF).
 """
 
 import gzip
 import math
+import re
 from pathlib import Path
+
+CONTIG_FIELD = re.compile(r'([A-Za-z_]+)=("[^"]*"|[^,]*)')
 
 
 def read_fai(path):
@@ -52,12 +57,43 @@ def genome_length(config, base_dir="."):
     return sum(length for _, length in fasta_lengths(fasta))
 
 
-def n_chunks(config, base_dir="."):
-    """Number of calling chunks: `bcftools.chunk_size` (bp, 0 = off) or `bcftools.chunks`."""
+def n_chunks(config, base_dir=".", length=None):
+    """Number of calling chunks: `bcftools.chunk_size` (bp, 0 = off) or `bcftools.chunks`;
+    `length` = the genome length when known (else from the reference)."""
     size = config["bcftools"].get("chunk_size", 0)
     if not size:
         return config["bcftools"]["chunks"]
-    return max(1, math.ceil(genome_length(config, base_dir) / size))
+    return max(1, math.ceil((length or genome_length(config, base_dir)) / size))
+
+
+def vcf_contigs(vcf):
+    """[(contig, length or None), ...] of a VCF/BCF header's ##contig lines, in order."""
+    import cyvcf2  # only for input_vcf runs: keeps the import off every parse
+
+    reader = cyvcf2.VCF(str(vcf), lazy=True)
+    try:
+        header = reader.raw_header
+    finally:
+        reader.close()
+    contigs = []
+    for line in header.splitlines():
+        if line.startswith("##contig=<"):
+            fields = dict(CONTIG_FIELD.findall(line[len("##contig=<") : -1]))
+            length = fields.get("length", "")
+            contigs.append((fields.get("ID"), int(length) if length.isdigit() else None))
+    return contigs
+
+
+def vcf_n_chunks(config, vcf, indexed: bool, base_dir=".") -> int:
+    """Chunks of an `input_vcf`: as configured when it is indexed (or will be: `indexed`)
+    and its header gives every contig a length; else 1 (streamed whole)."""
+    path = Path(base_dir) / vcf
+    if not indexed and not any(Path(f"{path}.{e}").exists() for e in ("tbi", "csi")):
+        return 1
+    contigs = vcf_contigs(path)
+    if not contigs or any(length is None for _, length in contigs):
+        return 1
+    return n_chunks(config, base_dir, sum(length for _, length in contigs))
 
 
 def make_chunks(contigs, n):
@@ -80,8 +116,32 @@ def make_chunks(contigs, n):
     return chunks
 
 
-def write_chunks(fai, outputs):
-    for path, intervals in zip(outputs, make_chunks(read_fai(fai), len(outputs)), strict=True):
+def read_chunk(bed) -> list[tuple[str, int, int]]:
+    """(contig, start, end) intervals of a chunk BED written by write_chunks."""
+    with open(bed) as fh:
+        return [(c, int(s), int(e)) for c, s, e in (line.split("\t")[:3] for line in fh)]
+
+
+def chunk_records(reader, intervals):
+    """Records of an indexed cyvcf2 `reader` whose POS lies in `intervals` (BED: 0-based,
+    end exclusive), in order; every record is in exactly one chunk, an indel that starts
+    before an interval is not in it. `intervals` None = every record."""
+    if intervals is None:
+        yield from reader
+        return
+    for contig, start, end in intervals:
+        for v in reader(f"{contig}:{start + 1}-{end}"):
+            if start < v.POS <= end:
+                yield v
+
+
+def write_chunks(source, outputs):
+    """Chunk BEDs of a reference .fai, or of a VCF's header contigs (those with a length)."""
+    if str(source).endswith(".fai"):
+        contigs = read_fai(source)
+    else:
+        contigs = [(c, n) for c, n in vcf_contigs(source) if n]
+    for path, intervals in zip(outputs, make_chunks(contigs, len(outputs)), strict=True):
         Path(path).write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in intervals))
 
 

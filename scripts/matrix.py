@@ -39,6 +39,7 @@ from filter import check_ploidy, classify, genotype_stats
 from sample_columns import sheet_column
 
 BLOCK_BYTES = 1 << 22  # genotype arrays buffered per block of sites (4 MiB)
+BLOCK_ROWS = 1024  # sites per block when counting calls in the gathered matrix
 
 
 def is_biallelic(ref: str, alts: list[str]) -> bool:
@@ -65,15 +66,13 @@ def read_regions(path) -> dict:
     return dict(zip(t["site_id"], t["region"], strict=True))
 
 
-def build_matrix(
-    vcf, labels: pd.DataFrame | None, target: str, ploidy: int, site_regions: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(genotypes, sites, samples) of `vcf`; see the module docstring for the columns.
+def stream_matrix(vcf, ploidy: int) -> dict:
+    """Stream `vcf` into the parts of a matrix (see `build_matrix`).
 
-    The VCF is streamed into one preallocated int8 (sites x samples) array, which the
-    genotypes DataFrame wraps without a copy (transposed view), so peak memory is about
-    one int8 matrix. `labels` is the samples sheet (a `sample` column, `target` column).
-    Skipped record counts are in `sites.attrs["skipped"]`.
+    The dosages go into one int8 (sites x samples) array preallocated to the index's
+    record count (pages never written cost no memory), so peak memory is about one int8
+    matrix. Returns a dict: mat (sites x samples), names, site columns (ids, chrom, pos, ref,
+    alt), per-site counts (called, ac, an), per-sample counts (called, het), skipped.
     """
     n_max = count_records(vcf)
     reader = cyvcf2.VCF(str(vcf))
@@ -125,20 +124,110 @@ def build_matrix(
         mat = _add_block(block[:n_block], mat, i, *counts)
         i += n_block
     reader.close()
-    mat = mat[:i]  # a view: no copy
+    return {
+        "mat": mat[:i],  # a view: no copy
+        "names": names,
+        "sites": {"site_id": ids, "chrom": chrom, "pos": pos, "ref": ref, "alt": alt},
+        "site_called": site_called,
+        "site_ac": site_ac,
+        "site_an": site_an,
+        "called": called,
+        "het": het,
+        "skipped": skipped,
+    }
 
+
+def build_matrix(
+    vcf, labels: pd.DataFrame | None, target: str, ploidy: int, site_regions: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(genotypes, sites, samples) of `vcf`; see the module docstring for the columns.
+
+    The genotypes DataFrame wraps the streamed int8 array without a copy (transposed
+    view). `labels` is the samples sheet (a `sample` column, `target` column). Skipped
+    record counts are in `sites.attrs["skipped"]`.
+    """
+    return _tables(stream_matrix(vcf, ploidy), labels, target, ploidy, site_regions)
+
+
+def _tables(part: dict, labels, target, ploidy, site_regions):
+    mat, names, ids = part["mat"], part["names"], part["sites"]["site_id"]
+    n_samples = len(names)
     genotypes = pd.DataFrame(mat.T, index=pd.Index(names, name="sample"), columns=ids, copy=False)
-    sites = pd.DataFrame({"site_id": ids, "chrom": chrom, "pos": np.array(pos, np.int64)})
-    sites["ref"], sites["alt"] = ref, alt
-    an = np.array(site_an, dtype=np.float64)
+    sites = pd.DataFrame(part["sites"]).astype({"pos": np.int64})
+    an = np.asarray(part["site_an"], dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sites["af"] = np.array(site_ac) / an  # NaN when no genotype is called
-    sites["call_rate"] = np.array(site_called, np.float64) / max(n_samples, 1)
+        sites["af"] = np.asarray(part["site_ac"]) / an  # NaN when no genotype is called
+    sites["call_rate"] = np.asarray(part["site_called"], np.float64) / max(n_samples, 1)
     regions = read_regions(site_regions) if site_regions else {}
     sites["region"] = [regions.get(s, "") for s in ids]
-    sites.attrs["skipped"] = skipped
-    samples = _sample_table(names, called, het, i, ploidy, labels, target)
+    sites.attrs["skipped"] = part["skipped"]
+    samples = _sample_table(names, part["called"], part["het"], len(ids), ploidy, labels, target)
     return genotypes, sites, samples
+
+
+CHUNK_SITE_TYPES = {"site_id": str, "chrom": str, "pos": np.int64, "ref": str, "alt": str}
+CHUNK_SITE_TYPES |= dict.fromkeys(["called", "ac", "an"], np.int64)
+
+
+def gather_chunks(npzs, site_tables, labels, target, ploidy, site_regions=None):
+    """`build_matrix`'s (genotypes, sites, samples) of the filtered VCF, from the filter
+    jobs' per-chunk genotypes (scripts/filter.py ChunkGenotypes), in chunk order; with
+    `site_regions`, only the sites listed there (the records the regions step kept).
+
+    The matrix is preallocated and filled one chunk at a time: peak memory is the matrix
+    plus one chunk's. A site ID already seen in an earlier chunk is skipped (cannot happen
+    with chunks split by POS; checked, as the parquet needs unique column names).
+    """
+    tables = [
+        pd.read_csv(t, sep="\t", dtype=CHUNK_SITE_TYPES, keep_default_na=False) for t in site_tables
+    ]  # fmt: skip (typed: a chunk without sites has no values)
+    wanted = set(read_regions(site_regions)) if site_regions else None
+    seen, keeps, duplicates = set(), [], 0
+    for t in tables:
+        keep = np.ones(len(t), dtype=bool)
+        if wanted is not None:
+            keep &= t["site_id"].isin(wanted).to_numpy()
+        repeated = keep & t["site_id"].isin(seen).to_numpy()
+        duplicates += int(repeated.sum())
+        keeps.append(keep & ~repeated)
+        seen.update(t["site_id"])
+    mat, names, i = None, None, 0
+    for path, keep in zip(npzs, keeps, strict=True):
+        with np.load(path) as z:
+            if mat is None:
+                names = [str(n) for n in z["names"]]
+                mat = np.empty((sum(int(k.sum()) for k in keeps), len(names)), dtype=np.int8)
+                called, het = np.zeros(len(names), np.int64), np.zeros(len(names), np.int64)
+            elif [str(n) for n in z["names"]] != names:
+                raise ValueError(f"{path}: samples differ from the first chunk's")
+            part = z["mat"]
+            k = int(keep.sum())
+            mat[i : i + k] = part if k == len(part) else part[keep]
+            del part  # peak memory: the matrix and one chunk
+            for start in range(i, i + k, BLOCK_ROWS):  # bounded temporaries
+                rows = mat[start : min(start + BLOCK_ROWS, i + k)]
+                called += np.count_nonzero(rows >= 0, axis=0)
+                het += np.count_nonzero(rows == 1, axis=0)
+            rows, cols = z["not_het"]
+            het -= np.bincount(cols[keep[rows]], minlength=len(names))
+            repeats = z["duplicates"]  # repeated records inside the chunk
+            duplicates += int(
+                len(repeats) if wanted is None else np.isin(repeats, list(wanted)).sum()
+            )
+            i += k
+    sites = pd.concat([t[k] for t, k in zip(tables, keeps, strict=True)], ignore_index=True)
+    part = {
+        "mat": mat,
+        "names": names,
+        "sites": {c: sites[c].tolist() for c in ("site_id", "chrom", "pos", "ref", "alt")},
+        "site_called": sites["called"].to_numpy(),
+        "site_ac": sites["ac"].to_numpy(),
+        "site_an": sites["an"].to_numpy(),
+        "called": called,
+        "het": het,
+        "skipped": {"not_biallelic": 0, "duplicate": duplicates},
+    }
+    return _tables(part, labels, target, ploidy, site_regions)
 
 
 def _add_block(gts, mat, i, called, het, site_called, site_ac, site_an):
@@ -257,8 +346,8 @@ def _main(smk):
     start = time.time()
     sheet = pd.read_csv(smk.input.samples, sep="\t", dtype=str, keep_default_na=False)
     regions = smk.input.get("regions") or None
-    genotypes, sites, samples = build_matrix(
-        smk.input.vcf, sheet, smk.params.target, int(smk.params.ploidy), regions
+    genotypes, sites, samples = gather_chunks(
+        smk.input.npzs, smk.input.sites, sheet, smk.params.target, int(smk.params.ploidy), regions
     )
     annotation = smk.input.get("annotation")
     sites = add_annotation(sites, read_table(annotation) if annotation else None)
@@ -266,7 +355,8 @@ def _main(smk):
         genotypes, sites, samples, smk.output.genotypes, smk.output.sites, smk.output.samples
     )
     with open(smk.log[0], "w") as log:
-        log.write(summary(genotypes, sites, samples) + f"seconds: {time.time() - start:.1f}\n")
+        log.write(summary(genotypes, sites, samples) + f"chunks: {len(smk.input.npzs)}\n")
+        log.write(f"seconds: {time.time() - start:.1f}\n")
 
 
 if "snakemake" in globals():

@@ -7,18 +7,21 @@ BED 4th column when present (and not `.`), else `chrom:start-end` with the BED's
 (0-based start) coordinates. A site in several regions gets their names joined by `,`, in
 BED order.
 
-Outputs: the kept records (original header, bgzipped + .tbi) and a TSV with columns
-`site_id` (`chrom:pos:ref:alt`, ALTs comma-joined when several) and `region`.
+Outputs: the kept records (original header; BCF + .csi or bgzipped VCF + .tbi, by name)
+and a TSV with columns `site_id` (`chrom:pos:ref:alt`, ALTs comma-joined when several) and
+`region`. Scattered as the filter is (rules/regions.smk): a `regions_chunk` job reads the
+records of one chunk through the filtered BCF's index, `gather` joins the chunks.
 """
 
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import cyvcf2
 import pybedtools
-import pysam
-from calls import read_fai
+from calls import chunk_records, read_chunk, read_fai
+from filter import index_vcf, writer_mode
 
 MAX_LISTED = 10  # BED problems listed in one error; the rest are counted
 
@@ -85,18 +88,21 @@ def site_id(variant) -> str:
     return f"{variant.CHROM}:{variant.POS}:{variant.REF}:{','.join(variant.ALT) or '.'}"
 
 
-def _sites_bed(in_vcf, path):
+def _sites_bed(in_vcf, path, chunk=None):
     """BED of the records' reference spans (POS-1, POS-1+rlen; rlen = len(REF), or from
     INFO/END), the record number as name. Genotype columns stay out of bedtools' way."""
+    reader = cyvcf2.VCF(str(in_vcf), lazy=True, samples=[])
     with open(path, "w") as out:
-        for i, v in enumerate(cyvcf2.VCF(str(in_vcf))):
+        for i, v in enumerate(chunk_records(reader, chunk)):
             out.write(f"{v.CHROM}\t{v.start}\t{max(v.end, v.start + 1)}\t{i}\n")
+    reader.close()
 
 
-def overlapping_regions(in_vcf, intervals, tmpdir) -> dict:
-    """{record number: [region names in BED order]} of records overlapping `intervals`."""
+def overlapping_regions(in_vcf, intervals, tmpdir, chunk=None) -> dict:
+    """{record number: [region names in BED order]} of records overlapping `intervals`
+    (records of `chunk` only, numbered within it, when given)."""
     sites = Path(tmpdir) / "sites.bed"
-    _sites_bed(in_vcf, sites)
+    _sites_bed(in_vcf, sites, chunk)
     bed = pybedtools.BedTool(
         "".join(f"{c}\t{s}\t{e}\t{n}\n" for n, (c, s, e, _, _) in enumerate(intervals)),
         from_string=True,
@@ -111,25 +117,27 @@ def overlapping_regions(in_vcf, intervals, tmpdir) -> dict:
     return out
 
 
-def restrict_to_regions(in_vcf, bed, fai, out_vcf, out_tsv) -> dict:
-    """Write the records of `in_vcf` inside `bed` to `out_vcf` (+ .tbi) and their regions to
-    `out_tsv`; returns counts for the log."""
+def restrict_to_regions(in_vcf, bed, fai, out_vcf, out_tsv, chunk_bed=None) -> dict:
+    """Write the records of `in_vcf` (those with POS in `chunk_bed`, when given: the VCF
+    must be indexed) inside `bed` to `out_vcf` (+ index) and their regions to `out_tsv`;
+    returns counts for the log."""
     intervals = check_bed(bed, fai)
+    chunk = read_chunk(chunk_bed) if chunk_bed is not None else None
     old_tmp = pybedtools.helpers.get_tempdir()
     with tempfile.TemporaryDirectory(prefix="regions.") as tmp:
         pybedtools.helpers.set_tempdir(tmp)
         try:
-            hits = overlapping_regions(in_vcf, intervals, tmp)
+            hits = overlapping_regions(in_vcf, intervals, tmp, chunk)
         finally:
             pybedtools.helpers.cleanup()
             pybedtools.helpers.set_tempdir(old_tmp)
 
     reader = cyvcf2.VCF(str(in_vcf))
-    writer = cyvcf2.Writer(str(out_vcf), reader, mode="wz")
+    writer = cyvcf2.Writer(str(out_vcf), reader, mode=writer_mode(out_vcf))
     n_in = n_out = 0
     with open(out_tsv, "w") as tsv:
         tsv.write("site_id\tregion\n")
-        for i, v in enumerate(reader):
+        for i, v in enumerate(chunk_records(reader, chunk)):
             n_in += 1
             if i in hits:
                 writer.write_record(v)
@@ -137,15 +145,36 @@ def restrict_to_regions(in_vcf, bed, fai, out_vcf, out_tsv) -> dict:
                 n_out += 1
     writer.close()
     reader.close()
-    pysam.tabix_index(str(out_vcf), preset="vcf", force=True)
+    index_vcf(out_vcf)
     return {"intervals": len(intervals), "records_in": n_in, "records_out": n_out}
+
+
+def gather(chunks, tsvs, out_bcf, out_tsv) -> dict:
+    """Join the chunks' BCFs in order into `out_bcf` (+ .csi) without re-encoding, and their
+    region tables into `out_tsv`; returns counts for the log."""
+    cmd = ["bcftools", "concat", "--naive", "--no-version", "-Ob", "-o", str(out_bcf)]
+    subprocess.run(cmd + [str(c) for c in chunks], check=True, capture_output=True)
+    index_vcf(out_bcf)
+    n = 0
+    with open(out_tsv, "w") as out:
+        out.write("site_id\tregion\n")
+        for path in tsvs:
+            with open(path) as fh:
+                lines = fh.readlines()[1:]
+            out.writelines(lines)
+            n += len(lines)
+    return {"chunks": len(chunks), "records_out": n}
 
 
 def _main(smk):
     start = time.time()
-    counts = restrict_to_regions(
-        smk.input.vcf, smk.input.bed, smk.input.fai, smk.output.vcf, smk.output.tsv
-    )
+    if smk.rule == "regions_chunk":
+        chunk = smk.input.chunk if smk.params.scatter else None
+        counts = restrict_to_regions(
+            smk.input.vcf, smk.input.bed, smk.input.fai, smk.output.bcf, smk.output.tsv, chunk
+        )
+    else:
+        counts = gather(smk.input.chunks, smk.input.tsvs, smk.output.bcf, smk.output.tsv)
     with open(smk.log[0], "w") as log:
         log.write("".join(f"{k}: {v}\n" for k, v in counts.items()))
         log.write(f"seconds: {time.time() - start:.1f}\n")

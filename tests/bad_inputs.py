@@ -37,7 +37,7 @@ DEEP_PAIRS = 6000  # files larger than the parse-time window (sheets.HEAD_BYTES)
 # Outputs that would make a run look complete; none may exist after a failure.
 FINAL = [
     "results/calls/cohort.vcf.gz",
-    "results/filter/filtered.vcf.gz",
+    "results/filter/filtered.bcf",
     "results/matrix/genotypes.parquet",
     "results/model/metrics.json",
     "results/model/model.skops",
@@ -513,7 +513,7 @@ CASES = [
         (r"data/in\.vcf", r"record 2 \(chr1:20\) comes after chr1:50", r"(?i)not sorted", FIX),
         stage="job",
         targets=(FILTER,),
-        absent=(FILTER, "results/filter/filtered.vcf.gz.tbi"),
+        absent=(FILTER, "results/filter/filtered.bcf.csi"),
     ),
     Case(
         "vcf_no_snp_left",
@@ -531,7 +531,7 @@ CASES = [
         (r"data/in\.vcf", r"no site left", r"low_qual: 2", r"not_snp: 1", FIX),
         stage="job",
         targets=(FILTER,),
-        absent=(FILTER, "results/filter/filtered.vcf.gz.tbi"),
+        absent=(FILTER, "results/filter/filtered.bcf.csi"),
     ),
     # ------------------------------------------------------------ labels
     Case(

@@ -35,7 +35,7 @@ def run(tmp_path_factory):
 
 
 def test_defaults_are_the_documented_ones(run):
-    used = filter_params(run / "results/filter/filtered.vcf.gz")
+    used = filter_params(run / "results/filter/filtered.bcf")
     assert used == {**DOCUMENTED_FILTER, "ploidy": 2}
     model = json.loads((run / "results/model/metrics.json").read_text())
     defaults = schema_defaults()["model"]

@@ -62,7 +62,8 @@ def test_growing_the_sheet_reruns_only_the_new_sample(run):
     # At most 3 jobs per sample of one unit (issue 13): trim + map, FastQC, markdup + stats.
     assert sum(jobs[r] for r in per_sample - {"demo_reads"}) == 3
     # The cohort steps rerun; nothing else (no reference, no index, no simulation).
-    cohort = {"call_chunk", "gather_calls", "vcf_stats", "filter_vcf", "matrix", "features"}
+    cohort = {"call_chunk", "gather_calls", "vcf_stats", "filter_chunk", "filter"}
+    cohort |= {"matrix", "features"}
     cohort |= {"association", "model", "predict", "all"}
     # The report's figures, summary and MultiQC: one job per figure group, not per sample.
     cohort |= {"report_qc", "multiqc", "report_variants", "report_population"}

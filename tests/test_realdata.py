@@ -101,8 +101,8 @@ def test_gbr_reads_from_the_repo_root_with_defaults(tmp_path):
     }
     (root / "mine.yaml").write_text(yaml.safe_dump(mine))
     # Targets before --configfile, which takes every word after it as a config file.
-    run_from_root(root, "results/filter/filtered.vcf.gz", "--configfile", "mine.yaml")
-    assert filter_params(root / "results/filter/filtered.vcf.gz") == {
+    run_from_root(root, "results/filter/filtered.bcf", "--configfile", "mine.yaml")
+    assert filter_params(root / "results/filter/filtered.bcf") == {
         **DOCUMENTED_FILTER,
         "ploidy": 2,
     }

@@ -78,5 +78,6 @@ def test_report_top_n_reruns_only_the_report(small_demo, tmp_path):
 def test_filter_min_dp_reruns_the_filter_and_what_follows(small_demo, tmp_path):
     workdir, _, _ = small_demo
     jobs = edit(workdir, tmp_path, {"filter": {"min_dp": 4}})
-    assert {"filter_vcf", "matrix", "features", "model", "predict"} <= set(jobs), jobs
+    assert {"filter_chunk", "filter", "matrix", "features", "model"} <= set(jobs)
+    assert "predict" in jobs and "call_chunks" not in jobs, jobs
     assert not READ_STEPS & set(jobs), jobs

@@ -25,6 +25,8 @@ SCRIPT = REPO / ".ci" / "slurm-local.sh"
 # Outside pytest's private tmp: munged wants every folder above its socket searchable.
 STATE = f"/tmp/slurm-local-pytest-{os.getpid()}"
 TARGETS = ["results/calls/cohort.vcf.gz", "results/matrix/genotypes.parquet"]
+# Cohort rules that run once per calling chunk (rules/calls.smk, filter.smk).
+CHUNKED = ("call_chunk", "filter_chunk")
 
 
 def _slurm_env():
@@ -129,12 +131,12 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
     rules = sorted(comment for comment, _ in jobs.values())
     assert rules == sorted(
         ["rule_persample_markdup_trim_map_pe"]
-        + [f"rule_call_chunk_wildcards_{i}" for i in range(n_chunks)]
-        + ["rule_gather_calls", "rule_filter_vcf", "rule_matrix"]
+        + [f"rule_{r}_wildcards_{i}" for r in CHUNKED for i in range(n_chunks)]
+        + ["rule_gather_calls", "rule_filter", "rule_matrix"]
     )
     # In the group: trim + map per unit (S012 has two lanes), markdup per sample; then
-    # the cohort jobs: one per calling chunk, gather, filter, matrix.
-    steps = str(n_units + len(REMAP) + n_chunks + 3)
+    # the cohort jobs: calling and filter per chunk, each with its gather; the matrix.
+    steps = str(n_units + len(REMAP) + 2 * n_chunks + 3)
     assert done[-1] == (steps, steps)
     # The same calls and the same matrix as the local run.
     assert _records(workdir / TARGETS[0]) == _records(local / TARGETS[0])
