@@ -5,9 +5,13 @@
 # Each notebook rule also writes the numbers it computed as JSON (its output).
 import notebook_html  # scripts/notebook_html.py (scripts/ is on sys.path: common.smk)
 
-# The sequence model's notebook only when that step runs.
-NOTEBOOKS = ([] if PREDICT_WITH or SEQUENCE_ONLY else ["explore", "model"]) + (
-    ["sequence_model"] if config["sequence_model"]["enabled"] else []
+# The sequence model's notebook only when that step runs; none with notebooks.enabled
+# false (no job, and no "7. Notebooks" section in the report).
+NOTEBOOKS = (
+    ([] if PREDICT_WITH or SEQUENCE_ONLY else ["explore", "model"])
+    + (["sequence_model"] if config["sequence_model"]["enabled"] else [])
+    if config["notebooks"]["enabled"]
+    else []
 )
 # What get_final_outputs() requests (rules/common.smk): the pages; with them the .ipynb.
 NOTEBOOK_OUTPUTS = [f"results/notebooks/{name}.html" for name in NOTEBOOKS]

@@ -35,7 +35,6 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import msprime
 import numpy as np
 import pandas as pd
 import pysam
@@ -82,8 +81,19 @@ def sample_names(n):
     return [f"S{i:03d}" for i in range(1, n + 1)]
 
 
+def _msprime():
+    """msprime, imported by the population simulation only: the read and annotation jobs
+    (one per unit) do without it and its tskit -> jsonschema imports, seconds each."""
+    import quick_jsonschema  # noqa: F401  (first: jsonschema without rfc3987_syntax)
+
+    # isort: split
+    import msprime
+
+    return msprime
+
+
 def _demography(k):
-    dem = msprime.Demography()
+    dem = _msprime().Demography()
     pops = [f"pop{i}" for i in range(1, k + 1)]
     for name in pops:
         dem.add_population(name=name, initial_size=NE)
@@ -145,7 +155,7 @@ def simulate_population(params: dict) -> Population:
         ref = _rng(seed, STREAM_REF, c).choice(4, size=length, p=probs).astype(np.uint8)
         reference[name] = ref
         msp_seed = int(_rng(seed, STREAM_MSP, c).integers(1, 2**31 - 1, size=2)[0])
-        ts = msprime.sim_ancestry(
+        ts = _msprime().sim_ancestry(
             samples={pops[j]: int(counts[j]) for j in range(k) if counts[j]},
             demography=dem,
             ploidy=2,
@@ -153,7 +163,7 @@ def simulate_population(params: dict) -> Population:
             recombination_rate=RECOMBINATION_RATE,
             random_seed=msp_seed,
         )
-        ts = msprime.sim_mutations(
+        ts = _msprime().sim_mutations(
             ts, rate=MUTATION_RATE, random_seed=msp_seed + 1, discrete_genome=True
         )
         # Biallelic only: drop sites hit twice (possible back/recurrent mutations).

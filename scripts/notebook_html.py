@@ -46,6 +46,10 @@ def jupyter_environment(environ, python_bin, config_dir) -> dict:
 def to_html(ipynb, html):
     """Write the executed notebook `ipynb` as HTML (no preamble cell); returns the number
     of code cells and of embedded images."""
+    # First: nbformat imports jsonschema, which is seconds faster without rfc3987_syntax.
+    import quick_jsonschema  # noqa: F401
+
+    # isort: split
     import jinja2
     import nbformat
     from nbconvert import HTMLExporter

@@ -14,10 +14,10 @@ import re
 import zlib
 from pathlib import Path
 
-import jsonschema
 import labels
 import pandas as pd
 import yaml
+from quick_jsonschema import jsonschema  # before anything imports jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 

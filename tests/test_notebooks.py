@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import copy_run
-from helpers import REPO, copy_workflow, snakemake
+from helpers import REPO, copy_workflow, planned_jobs, snakemake
 
 sys.path.insert(0, str(REPO / "scripts"))
 import explore  # noqa: E402
@@ -399,6 +399,18 @@ def test_demo_notebook_pages(small_demo):
     for html in pages.values():
         assert "snakemake-job-properties" not in html and "os.chdir" not in html
         assert 'src="http' not in html
+
+
+def test_notebooks_off_plans_no_notebook_job(tmp_path):
+    """notebooks.enabled false: the run plans no notebook job and no page (so the report has
+    no "7. Notebooks" section); the rest of the run is unchanged. With the default (true)
+    the small demo plans both notebooks (test_e2e_demo.py, test_gvcf.py)."""
+    from conftest import small_demo_sheets
+
+    small_demo_sheets(tmp_path, overrides={"notebooks": {"enabled": False}})
+    jobs = planned_jobs(tmp_path)
+    assert {"model", "predict", "summary", "all"} <= set(jobs)
+    assert [rule for rule in jobs if rule.startswith("notebook")] == []
 
 
 def test_failing_cell_fails_the_rule(small_demo, tmp_path):

@@ -270,10 +270,12 @@ def test_both_strands_give_one_answer():
 # ----------------------------------------------------------------------------- workflow
 
 
-def seq_workdir(workdir, seq):
+def seq_workdir(workdir, seq, notebooks=True):
     """A config with nothing but sequence_model keys over the user template (and the
-    template's example sheets, which a sequence-only run never reads)."""
-    setup_workdir(workdir, {"sequence_model": {"enabled": True, **seq}})
+    template's example sheets, which a sequence-only run never reads); `notebooks` false
+    leaves out the sequence-model notebook (tested in test_notebooks.py)."""
+    extra = {} if notebooks else {"notebooks": {"enabled": False}}
+    setup_workdir(workdir, {"sequence_model": {"enabled": True, **seq}, **extra})
     return workdir
 
 
@@ -347,7 +349,7 @@ def test_splice_junctions_beat_kmer_baseline(tmp_path):
     with open(tmp_path / "new.fa", "w") as fh:
         for row in table.iloc[::400].itertuples():
             fh.write(f">{row.id} {row.label}\n{row.sequence}\n")
-    seq_workdir(tmp_path, {"sequences": "splice.tsv", "predict_fasta": "new.fa"})
+    seq_workdir(tmp_path, {"sequences": "splice.tsv", "predict_fasta": "new.fa"}, notebooks=False)
     snakemake(tmp_path)
     out = tmp_path / "results" / "sequence_model"
     m = json.loads((out / "metrics.json").read_text())
@@ -377,6 +379,7 @@ def test_ecoli_gene_windows_beat_gc_baseline(tmp_path):
             "reference": {"fasta": str(ECOLI_FASTA)},
             "annotation": {"gff": str(ECOLI_GFF)},
             "sequence_model": {"enabled": True, "windows_from_gff": True},
+            "notebooks": {"enabled": False},  # the notebook: test_notebooks.py
         },
     )
     snakemake(tmp_path)

@@ -505,3 +505,19 @@ def test_documented_defaults_are_the_schema_defaults():
             assert yaml.safe_load(value or '""') == node, f"config/README.md: {path}: {value!r}"
             checked += 1
     assert checked >= 40
+
+
+def test_sheets_import_leaves_out_rfc3987_syntax():
+    """scripts/sheets.py (read by every Snakemake start) imports jsonschema without
+    rfc3987_syntax, whose grammars take seconds to compile (scripts/quick_jsonschema.py),
+    and jsonschema still checks formats and types."""
+    import subprocess
+
+    code = (
+        "import sys; sys.path.insert(0, 'scripts'); import sheets; "
+        "assert sys.modules['rfc3987_syntax'] is None, 'rfc3987_syntax imported'; "
+        "v = sheets.jsonschema.Draft202012Validator({'type': 'integer', 'minimum': 1}); "
+        "assert [e.message for e in v.iter_errors(0)] == ['0 is less than the minimum of 1']"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -105,11 +105,16 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
         *TARGETS,
         "--workflow-profile",
         str(REPO / "profiles" / "slurm"),
-        # Test-only: no accounting here, so job states come from squeue; a short first wait.
+        # Test-only: no accounting here, so job states come from squeue. The first check
+        # comes this many seconds after a submission, and every check that finds no job
+        # finished adds 10 s to the wait (the plugin's back-off), so a job is seen done at
+        # 1, 12, 33 ... s instead of 3, 16, 39 ... s: the short jobs here (~10 s) are seen
+        # ~4 s earlier, each of the run's five steps (persample, calling, gather, filter,
+        # matrix) one after the other.
         "--slurm-status-command",
         "squeue",
         "--slurm-init-seconds-before-status-checks",
-        "3",
+        "1",
         "--seconds-between-status-checks",
         "2",
         "--latency-wait",
