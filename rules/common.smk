@@ -195,6 +195,16 @@ def labels_checked(wildcards):
     return []
 
 
+def get_trim_reports(wildcards):
+    """Cutadapt JSON reports of every unit of one sample (the markdup job's QC record)."""
+    return [trim_report(wildcards.sample, u) for u in sample_units(wildcards.sample)]
+
+
+def qc_records():
+    """Per-sample QC records of all samples (rules/map.smk markdup, scripts/sample_qc.py)."""
+    return [f"results/qc/{s}.json" for s in SAMPLES]
+
+
 def get_unit_bams(wildcards):
     """Lane BAMs of one sample (rules/map.smk: .pe.bam or .se.bam by the unit's reads)."""
     s = wildcards.sample
@@ -254,8 +264,8 @@ def get_final_outputs():
         outputs.append("results/matrix/genotypes.vcz")  # rules/vcf_zarr.smk
     if FROM_READS:
         outputs += ["results/calls/cohort.vcf.gz", "results/calls/cohort.stats.txt"]
-        # The BAM statistics are inputs of the summary (report_outputs()), the FastQC
-        # reports of MultiQC when it runs: listed here only without it (fewer file
+        # The per-sample QC records are inputs of the summary (report_outputs()), the
+        # FastQC reports of MultiQC when it runs: listed here only without it (fewer file
         # references in the DAG of many samples, bench/results/dag.md).
         if not config["report"]["multiqc"]:
             outputs += [f"results/fastqc/{s}" for s in SAMPLES]  # rules/fastqc.smk
