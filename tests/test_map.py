@@ -1,6 +1,6 @@
 """scripts/map.py: the mapping pipeline of the trim + map job (rules/map.smk), on a tiny
 reference with reads cut from it (known positions); scripts/markdup.py (the markdup job and
-its QC record) on the BAM it gives; scripts/fastqc.py's report names."""
+its QC record) on the BAM it gives."""
 
 import gzip
 import json
@@ -13,7 +13,6 @@ import pysam
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import fastqc  # noqa: E402
 import markdup  # noqa: E402
 from map import map_command, map_reads, read_group, sort_mem_mb  # noqa: E402
 
@@ -118,16 +117,3 @@ def test_markdup_job_writes_the_bam_statistics_and_the_qc_record(tiny, tmp_path)
          "bp_in": 2800, "bp_out": 2790, "paired": True}
     ]  # fmt: skip
     assert sum(bases for _, bases in rec["coverage"]) > 0
-
-
-def test_fastqc_report_names():
-    names = fastqc.report_names(
-        "S1", ["a_1.fq.gz", "a_2.fq.gz", "b.fq.gz"], ["t/L1.R1.fastq.gz", "t/L1.R2.fastq.gz",
-        "t/L.2.SE.fastq.gz"]
-    )  # fmt: skip
-    assert [n for n, _, _ in names] == [
-        "S1.L1.raw.R1", "S1.L1.trimmed.R1", "S1.L1.raw.R2", "S1.L1.trimmed.R2",
-        "S1.L.2.raw.SE", "S1.L.2.trimmed.SE",
-    ]  # fmt: skip
-    assert [u for _, u, _ in names] == ["L1"] * 4 + ["L.2"] * 2
-    assert names[0][2] == "a_1.fq.gz" and names[1][2] == "t/L1.R1.fastq.gz"
