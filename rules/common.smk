@@ -195,23 +195,23 @@ def labels_checked(wildcards):
     return []
 
 
-def get_trim_reports(wildcards):
-    """Cutadapt JSON reports of every unit of one sample (the markdup job's QC record)."""
-    return [trim_report(wildcards.sample, u) for u in sample_units(wildcards.sample)]
-
-
 def qc_records():
     """Per-sample QC records of all samples (rules/map.smk markdup, scripts/sample_qc.py)."""
     return [f"results/qc/{s}.json" for s in SAMPLES]
 
 
-def get_unit_bams(wildcards):
-    """Lane BAMs of one sample (rules/map.smk: .pe.bam or .se.bam by the unit's reads)."""
+def markdup_inputs(wildcards):
+    """Lane BAMs of one sample (rules/map.smk: .pe.bam or .se.bam by the unit's reads) and
+    their Cutadapt JSON reports (for the QC record): one input function, not two (each
+    costs Snakemake signature inspections per job, bench/results/dag.md)."""
     s = wildcards.sample
-    return [
-        f"results/map/units/{s}/{u}.{'pe' if unit_paired(s, u) else 'se'}.bam"
-        for u in sample_units(s)
-    ]
+    units = sample_units(s)
+    return {
+        "bams": [
+            f"results/map/units/{s}/{u}.{'pe' if unit_paired(s, u) else 'se'}.bam" for u in units
+        ],
+        "trim": [trim_report(s, u) for u in units],
+    }
 
 
 # The VCF the ML steps start from: the joint calls, or `input_vcf` (its pseudonymised

@@ -65,9 +65,8 @@ rule trim_map_se:
 
 rule markdup:
     input:
-        bams=get_unit_bams,
+        unpack(markdup_inputs),  # bams, trim (Cutadapt reports for the QC record)
         ref=GENOME,
-        trim=get_trim_reports,  # for the QC record
     output:
         bam="results/map/{sample}.bam",
         bai="results/map/{sample}.bam.bai",

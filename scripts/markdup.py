@@ -3,9 +3,8 @@ library, indexed, `samtools stats` / `flagstat` / `idxstats`; then the sample's 
 `results/qc/<sample>.json` (scripts/sample_qc.py: these statistics and the Cutadapt reports
 of its units), which the QC figures and the summary read.
 
-A script, not a shell command: the record needs Python, and a Snakemake dry run formats
-every shell command of every job three times (bench/results/dag.md). The standard library
-only (the samtools environment).
+A script, not a shell command, as the record needs Python: the standard library only (the
+samtools environment).
 """
 
 import shlex
