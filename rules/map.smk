@@ -4,8 +4,10 @@
 # scripts/trim.py names a broken input file in the trim log). The read group, index
 # prefix and sort memory are worked out in the script from the wildcards, inputs and
 # resources: param functions cost time per job in the DAG (bench/results/dag.md). Trimmed reads (FastQC reads them) and lane BAMs are temporary;
-# the JSON reports are kept. Per sample, one job: units merged, duplicates marked on the
-# merged library, indexed, then samtools stats / flagstat / idxstats.
+# the JSON reports are kept. Per sample, one job (scripts/markdup.py): units merged,
+# duplicates marked on the merged library, indexed, then samtools stats / flagstat /
+# idxstats, and the sample's QC record results/qc/<sample>.json (scripts/sample_qc.py) that
+# the QC figures and the summary read.
 
 
 rule trim_map_pe:
@@ -63,7 +65,7 @@ rule trim_map_se:
 
 rule markdup:
     input:
-        bams=get_unit_bams,
+        unpack(markdup_inputs),  # bams, trim (Cutadapt reports for the QC record)
         ref=GENOME,
     output:
         bam="results/map/{sample}.bam",
@@ -72,6 +74,7 @@ rule markdup:
         stats="results/bamstats/{sample}.stats.txt",
         flagstat="results/bamstats/{sample}.flagstat.txt",
         idxstats="results/bamstats/{sample}.idxstats.txt",
+        qc="results/qc/{sample}.json",
     log:
         "results/logs/map/{sample}.markdup.log",
     benchmark:
@@ -83,11 +86,5 @@ rule markdup:
         mem_mb=mem(1000),
     params:
         extra=config["markdup"]["extra"],
-    shell:
-        "(set -o pipefail; samtools merge -@ {threads} -u -o - {input.bams:q}"
-        " | samtools markdup -@ {threads} -T {output.bam:q}.tmp -f {output.metrics:q}"
-        " {params.extra} - {output.bam:q}"
-        " && samtools index -@ {threads} {output.bam:q}"
-        " && samtools stats --reference {input.ref:q} {output.bam:q} > {output.stats:q}"
-        " && samtools flagstat {output.bam:q} > {output.flagstat:q}"
-        " && samtools idxstats {output.bam:q} > {output.idxstats:q}) 2> {log:q}"
+    script:
+        "../scripts/markdup.py"

@@ -58,10 +58,7 @@ if FROM_READS:
 
     rule report_qc:
         input:
-            trim=[trim_report(s, u) for s, u in unit_pairs()],
-            flagstat=bamstats_files(["flagstat.txt"]),
-            stats=bamstats_files(["stats.txt"]),
-            idxstats=bamstats_files(["idxstats.txt"]),
+            qc=qc_records(),  # one per sample: trimming, flagstat, depth (markdup)
         output:
             reads=report(
                 "results/report/qc/reads.png",
@@ -93,8 +90,6 @@ if FROM_READS:
         threads: 1
         resources:
             mem_mb=mem(1000),
-        params:
-            samples=SAMPLES,
         script:
             "../scripts/report_qc.py"
 

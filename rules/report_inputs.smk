@@ -65,10 +65,5 @@ def summary_inputs(wildcards):
             "metrics": "results/model/metrics.json",
         }
     if FROM_READS:
-        inputs |= {
-            "trim": [trim_report(s, u) for s, u in unit_pairs()],
-            "flagstat": bamstats_files(["flagstat.txt"]),
-            "stats": bamstats_files(["stats.txt"]),
-            "idxstats": bamstats_files(["idxstats.txt"]),
-        }
+        inputs["qc"] = qc_records()  # rules/map.smk markdup: trimming and mapping QC
     return inputs

@@ -3,50 +3,26 @@ samtools flagstat/stats/idxstats, VCF sites) into tables, for the report figures
 (scripts/report_qc.py, scripts/report_variants.py) and the summary (scripts/summary.py).
 No plotting here."""
 
-import json
-import re
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+import sample_qc
+
+# Columns of the units table (sample_qc.cutadapt_units).
+UNIT_COLUMNS = [
+    "sample",
+    "unit",
+    "reads_in",
+    "reads_out",
+    "with_adapter",
+    "bp_in",
+    "bp_out",
+    "paired",
+]
 
 
 def read_cutadapt(paths) -> pd.DataFrame:
-    """One row per unit from Cutadapt JSON reports `results/trim/<sample>/<unit>.<pe|se>.json`.
-
-    reads_in/reads_out are read pairs for paired-end units (reads for single-end);
-    with_adapter counts reads (R1 + R2) with an adapter; bp_in/bp_out base pairs."""
-    rows = []
-    for path in paths:
-        path = Path(path)
-        data = json.loads(path.read_text())
-        rc, bp = data["read_counts"], data["basepair_counts"]
-        rows.append(
-            {
-                "sample": path.parent.name,
-                "unit": path.name.rsplit(".", 2)[0],
-                "reads_in": int(rc["input"]),
-                "reads_out": int(rc["output"]),
-                "with_adapter": int(rc.get("read1_with_adapter") or 0)
-                + int(rc.get("read2_with_adapter") or 0),
-                "bp_in": int(bp["input"]),
-                "bp_out": int(bp["output"]),
-                "paired": path.name.endswith(".pe.json"),
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "sample",
-            "unit",
-            "reads_in",
-            "reads_out",
-            "with_adapter",
-            "bp_in",
-            "bp_out",
-            "paired",
-        ],
-    )
+    """One row per unit from Cutadapt JSON reports (sample_qc.cutadapt_units)."""
+    return pd.DataFrame(sample_qc.cutadapt_units(paths), columns=UNIT_COLUMNS)
 
 
 def trimming_table(units: pd.DataFrame) -> pd.DataFrame:
@@ -62,55 +38,19 @@ def trimming_table(units: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-FLAGSTAT_KEYS = {
-    "in total": "total",
-    "primary": "primary",
-    "secondary": "secondary",
-    "supplementary": "supplementary",
-    "duplicates": "duplicates",
-    "primary duplicates": "primary_duplicates",
-    "mapped": "mapped",
-    "primary mapped": "primary_mapped",
-    "paired in sequencing": "paired",
-    "properly paired": "properly_paired",
-}
-
-
-def read_flagstat(path) -> dict:
-    """QC-passed counts of `samtools flagstat` (default text format), by FLAGSTAT_KEYS."""
-    out = {}
-    for line in Path(path).read_text().splitlines():
-        m = re.match(r"(\d+) \+ (\d+) (.+?)(?: \(.*)?$", line.strip())
-        if not m:
-            continue
-        desc = m.group(3).strip()
-        if desc.startswith("in total"):
-            desc = "in total"
-        if desc in FLAGSTAT_KEYS:
-            out[FLAGSTAT_KEYS[desc]] = int(m.group(1))
-    return out
+FLAGSTAT_KEYS = sample_qc.FLAGSTAT_KEYS
+read_flagstat = sample_qc.read_flagstat  # QC-passed counts of `samtools flagstat`
 
 
 def read_samtools_stats(path):
     """(SN dict name -> number, COV DataFrame depth/bases) of `samtools stats`."""
-    sn, cov = {}, []
-    for line in Path(path).read_text().splitlines():
-        if line.startswith("SN\t"):
-            _, key, value, *_ = line.split("\t")
-            try:
-                sn[key.rstrip(":")] = float(value)
-            except ValueError:
-                pass
-        elif line.startswith("COV\t"):
-            _, _, depth, count = line.split("\t")[:4]
-            cov.append((int(depth), int(count)))
+    sn, cov = sample_qc.read_stats(path)
     return sn, pd.DataFrame(cov, columns=["depth", "bases"])
 
 
 def read_genome_length(idxstats) -> int:
     """Reference length: sum of the sequence lengths of `samtools idxstats`."""
-    table = pd.read_csv(idxstats, sep="\t", header=None, usecols=[0, 1])
-    return int(table.loc[table[0] != "*", 1].sum())
+    return sample_qc.genome_length(idxstats)
 
 
 def depth_histogram(cov: pd.DataFrame, genome_length: int) -> pd.DataFrame:
@@ -118,6 +58,24 @@ def depth_histogram(cov: pd.DataFrame, genome_length: int) -> pd.DataFrame:
     zero = max(genome_length - int(cov["bases"].sum()), 0)
     hist = pd.concat([pd.DataFrame({"depth": [0], "bases": [zero]}), cov], ignore_index=True)
     return hist.groupby("depth", as_index=False)["bases"].sum()
+
+
+def _mapping_row(sample, fs: dict, hist: pd.DataFrame) -> dict:
+    dup = fs.get("primary_duplicates", fs.get("duplicates", 0))
+    prim_mapped = fs.get("primary_mapped", fs.get("mapped", 0))
+    return {
+        "sample": sample,
+        "total_reads": fs["total"],
+        "mapped_reads": fs["mapped"],
+        "mapping_rate": fs["mapped"] / fs["total"] if fs["total"] else np.nan,
+        "properly_paired_rate": fs["properly_paired"] / fs["paired"]
+        if fs.get("paired")
+        else np.nan,
+        "duplicate_rate": dup / prim_mapped if prim_mapped else np.nan,
+        "mean_depth": float((hist["depth"] * hist["bases"]).sum() / hist["bases"].sum())
+        if hist["bases"].sum()
+        else np.nan,
+    }
 
 
 def mapping_table(samples, flagstats, stats, idxstats) -> tuple:
@@ -129,28 +87,23 @@ def mapping_table(samples, flagstats, stats, idxstats) -> tuple:
     `samtools stats` coverage histogram (capped at its top bin)."""
     rows, hists = [], {}
     for sample, fs_path, st_path, idx_path in zip(samples, flagstats, stats, idxstats, strict=True):
-        fs = read_flagstat(fs_path)
         _, cov = read_samtools_stats(st_path)
-        hist = depth_histogram(cov, read_genome_length(idx_path))
-        hists[sample] = hist
-        dup = fs.get("primary_duplicates", fs.get("duplicates", 0))
-        prim_mapped = fs.get("primary_mapped", fs.get("mapped", 0))
-        rows.append(
-            {
-                "sample": sample,
-                "total_reads": fs["total"],
-                "mapped_reads": fs["mapped"],
-                "mapping_rate": fs["mapped"] / fs["total"] if fs["total"] else np.nan,
-                "properly_paired_rate": fs["properly_paired"] / fs["paired"]
-                if fs.get("paired")
-                else np.nan,
-                "duplicate_rate": dup / prim_mapped if prim_mapped else np.nan,
-                "mean_depth": float((hist["depth"] * hist["bases"]).sum() / hist["bases"].sum())
-                if hist["bases"].sum()
-                else np.nan,
-            }
-        )
+        hists[sample] = depth_histogram(cov, read_genome_length(idx_path))
+        rows.append(_mapping_row(sample, read_flagstat(fs_path), hists[sample]))
     return pd.DataFrame(rows), hists
+
+
+def read_sample_qc(paths) -> tuple:
+    """(units table as read_cutadapt, mapping table and depth histograms as mapping_table)
+    from the per-sample QC records `results/qc/<sample>.json` (scripts/sample_qc.py)."""
+    units, rows, hists = [], [], {}
+    for rec in sample_qc.read(paths):
+        sample = rec["sample"]
+        units += rec["units"]
+        cov = pd.DataFrame(rec["coverage"], columns=["depth", "bases"], dtype="int64")
+        hists[sample] = depth_histogram(cov, rec["genome_length"])
+        rows.append(_mapping_row(sample, rec["flagstat"], hists[sample]))
+    return pd.DataFrame(units, columns=UNIT_COLUMNS), pd.DataFrame(rows), hists
 
 
 def read_vcf_sites(path) -> pd.DataFrame:

@@ -7,7 +7,7 @@ scripts/plot_style.py."""
 import numpy as np
 import pandas as pd
 from plot_style import MAX_NAMED, colour, fig_width, legend_above, message, plt, sample_axis, save
-from qc import mapping_table, read_cutadapt, trimming_table
+from qc import read_sample_qc, trimming_table
 
 
 def plot_reads(trim: pd.DataFrame, path):
@@ -164,9 +164,9 @@ def plot_depth(hists: dict, path, max_depth=None):
 def main(smk):
     out, inp = smk.output, smk.input
     with open(smk.log[0], "w") as log:
-        trim = trimming_table(read_cutadapt(inp.trim))
+        units, mapping, hists = read_sample_qc(inp.qc)
+        trim = trimming_table(units)
         plot_reads(trim, out.reads)
-        mapping, hists = mapping_table(smk.params.samples, inp.flagstat, inp.stats, inp.idxstats)
         plot_mapping(mapping, out.mapping)
         plot_depth(hists, out.depth)
         log.write(f"samples: {len(mapping)}, units: {len(trim)}\n")

@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from qc import mapping_table, read_cutadapt, trimming_table
+from qc import read_sample_qc, trimming_table
 from table_io import read_genotypes, read_tsv
 
 TRIM = ["reads_in", "reads_out", "reads_removed_share", "adapter_share", "bases_trimmed_share"]
@@ -123,9 +123,9 @@ def _main(smk):
     inp = smk.input
     samples = pd.read_csv(inp.samples, sep="\t", dtype=str, keep_default_na=False)
     trim = mapping = pca = oof = None
-    if "trim" in inp.keys():
-        trim = trimming_table(read_cutadapt(inp.trim))
-        mapping, _ = mapping_table(list(smk.params.samples), inp.flagstat, inp.stats, inp.idxstats)
+    if "qc" in inp.keys():  # from reads: the per-sample QC records (scripts/sample_qc.py)
+        units, mapping, _ = read_sample_qc(inp.qc)
+        trim = trimming_table(units)
     if "pca" in inp.keys():
         pca = read_tsv(inp.pca, dtype={"sample": str})
     if "oof" in inp.keys():

@@ -1,7 +1,9 @@
 """scripts/map.py: the mapping pipeline of the trim + map job (rules/map.smk), on a tiny
-reference with reads cut from it (known positions)."""
+reference with reads cut from it (known positions); scripts/markdup.py (the markdup job and
+its QC record) on the BAM it gives."""
 
 import gzip
+import json
 import random
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pysam
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import markdup  # noqa: E402
 from map import map_command, map_reads, read_group, sort_mem_mb  # noqa: E402
 
 RG = r"@RG\tID:S1.L1\tSM:S1\tLB:S1\tPL:ILLUMINA\tPU:S1.L1"
@@ -76,3 +79,41 @@ def test_map_reads_fails_with_the_error_in_its_log(tiny, tmp_path):
                      100, log)  # fmt: skip
     assert code != 0
     assert "missing.fq.gz" in log.read_text()
+
+
+class Named(dict):
+    """A dict read by key or attribute, as the scripts read Snakemake's `snakemake` object."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_markdup_job_writes_the_bam_statistics_and_the_qc_record(tiny, tmp_path):
+    d, reads, _ = tiny
+    bam = tmp_path / "u.bam"
+    assert map_reads(reads, d / "ref.fa", bam, RG, "", 2, 100, tmp_path / "map.log") == 0
+    trim = tmp_path / "trim/S1/L1.pe.json"
+    trim.parent.mkdir(parents=True)
+    counts = {"input": 20, "output": 20, "read1_with_adapter": 1, "read2_with_adapter": 0}
+    bp = {"input": 2800, "output": 2790}
+    trim.write_text(json.dumps({"read_counts": counts, "basepair_counts": bp}))
+    out = Named({k: tmp_path / f"S1.{k}" for k in ("metrics", "stats", "flagstat", "idxstats")})
+    out |= {"bam": tmp_path / "S1.bam", "qc": tmp_path / "qc/S1.json"}
+    out["qc"].parent.mkdir()
+    smk = Named(
+        input=Named(bams=[bam], ref=d / "ref.fa", trim=[trim]),
+        output=out,
+        params=Named(extra=""),
+        threads=1,
+        log=[tmp_path / "markdup.log"],
+        wildcards=Named(sample="S1"),
+    )
+    markdup._main(smk)
+    assert (tmp_path / "S1.bam.bai").exists() and "pipefail" in smk.log[0].read_text()
+    rec = json.loads(out["qc"].read_text())
+    assert rec["sample"] == "S1" and rec["genome_length"] == 3000
+    assert rec["flagstat"]["total"] == 40 and rec["flagstat"]["properly_paired"] > 0
+    assert rec["units"] == [
+        {"sample": "S1", "unit": "L1", "reads_in": 20, "reads_out": 20, "with_adapter": 1,
+         "bp_in": 2800, "bp_out": 2790, "paired": True}
+    ]  # fmt: skip
+    assert sum(bases for _, bases in rec["coverage"]) > 0

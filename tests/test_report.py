@@ -19,6 +19,7 @@ import report_population  # noqa: E402
 import report_predictions  # noqa: E402
 import report_qc  # noqa: E402
 import report_variants  # noqa: E402
+import sample_qc  # noqa: E402
 import summary  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "report"
@@ -97,6 +98,21 @@ def test_real_fixture_files():
     sn, cov = qc.read_samtools_stats(FIXTURES / "S012.stats.txt")
     assert sn["raw total sequences"] == 9600 and len(cov) > 10
     assert qc.read_genome_length(FIXTURES / "S012.idxstats.txt") == 80000
+
+
+def test_sample_qc_record_gives_the_same_tables(tmp_path):
+    """The per-sample QC record (written by the markdup job, read by the QC figures and
+    the summary) gives the tables that the raw files give."""
+    trim = sorted((FIXTURES / "trim").glob("*/*.json"))
+    files = [FIXTURES / f"S012.{x}.txt" for x in ("flagstat", "stats", "idxstats")]
+    rec = sample_qc.record("S012", trim, *files)
+    sample_qc.write(tmp_path / "S012.json", rec)
+    units, mapping, hists = qc.read_sample_qc([tmp_path / "S012.json"])
+    pd.testing.assert_frame_equal(units, qc.read_cutadapt(trim))
+    want, want_hists = qc.mapping_table(["S012"], *([f] for f in files))
+    pd.testing.assert_frame_equal(mapping, want)
+    pd.testing.assert_frame_equal(hists["S012"], want_hists["S012"])
+    assert mapping.loc[0, "mean_depth"] > 0
 
 
 def test_trimming_sums_units():
