@@ -11,7 +11,6 @@ import difflib
 import io
 import os
 import re
-import sys
 import zlib
 from pathlib import Path
 
