@@ -343,19 +343,27 @@ def summary(genotypes, sites, samples) -> str:
 
 
 def _main(smk):
+    """`matrix`: gathered from the filter's chunks; `predict_matrix` (rules/predict.smk):
+    streamed from a VCF of new samples."""
     start = time.time()
     sheet = pd.read_csv(smk.input.samples, sep="\t", dtype=str, keep_default_na=False)
-    regions = smk.input.get("regions") or None
-    genotypes, sites, samples = gather_chunks(
-        smk.input.npzs, smk.input.sites, sheet, smk.params.target, int(smk.params.ploidy), regions
-    )
+    target, ploidy = smk.params.target, int(smk.params.ploidy)
+    if "vcf" in smk.input.keys():
+        genotypes, sites, samples = build_matrix(smk.input.vcf, sheet, target, ploidy)
+        source = f"vcf: {smk.input.vcf}\n"
+    else:
+        regions = smk.input.get("regions") or None
+        genotypes, sites, samples = gather_chunks(
+            smk.input.npzs, smk.input.sites, sheet, target, ploidy, regions
+        )
+        source = f"chunks: {len(smk.input.npzs)}\n"
     annotation = smk.input.get("annotation")
     sites = add_annotation(sites, read_table(annotation) if annotation else None)
     write_matrix(
         genotypes, sites, samples, smk.output.genotypes, smk.output.sites, smk.output.samples
     )
     with open(smk.log[0], "w") as log:
-        log.write(summary(genotypes, sites, samples) + f"chunks: {len(smk.input.npzs)}\n")
+        log.write(summary(genotypes, sites, samples) + source)
         log.write(f"seconds: {time.time() - start:.1f}\n")
 
 
