@@ -5,11 +5,18 @@ A test that changes the run (rewrites sheets, reruns jobs) must work on a copy
 (`copy_run`) or restore what it changed.
 """
 
+import os
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import REPO, deep_update, demo_config, setup_workdir, snakemake
+
+# A failing `scontrol` first on PATH (tests/shims/scontrol says why): every Snakemake start
+# would otherwise wait 10 s once SLURM is installed but not running.
+SHIMS = str(Path(__file__).parent / "shims")
+os.environ["PATH"] = f"{SHIMS}{os.pathsep}{os.environ['PATH']}"
 
 sys.path.insert(0, str(REPO / "scripts"))
 import demo  # noqa: E402

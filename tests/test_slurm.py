@@ -16,7 +16,7 @@ import pandas as pd
 import pysam
 import pytest
 import yaml
-from conftest import copy_run
+from conftest import SHIMS, copy_run
 from helpers import REPO, snakemake
 
 pytestmark = pytest.mark.e2e
@@ -41,12 +41,16 @@ def slurm():
         pytest.skip("SLURM is not installed and there is no apt-get to install it")
     if subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True).returncode == 0:
         pytest.skip("a slurmctld is already running on this machine; not starting a second one")
+    # The real scontrol while this test's controller runs (tests/shims stands in otherwise).
+    path = os.environ["PATH"]
+    os.environ["PATH"] = os.pathsep.join(p for p in path.split(os.pathsep) if p != SHIMS)
     subprocess.run([str(SCRIPT), "start", STATE], check=True, timeout=600)
     try:
         yield STATE
     finally:
         subprocess.run([str(SCRIPT), "stop", STATE], timeout=120)
         shutil.rmtree(STATE, ignore_errors=True)
+        os.environ["PATH"] = path
 
 
 def _sbatch_jobs():
