@@ -135,26 +135,24 @@ def sample_units(sample):
     return UNITS_OF[PSEUDONYM_OF.get(sample, sample)]
 
 
-def unit_paired(sample, unit):
-    """True if the unit has a read-2 file (units.tsv fq2 not empty)."""
-    return len(FASTQS_OF[(sample, unit)]) == 2
-
-
 def unit_pairs():
     """(sample, unit) of every unit of every sample, in sample order."""
     return [(s, u) for s in SAMPLES for u in sample_units(s)]
 
 
 def trim_report(sample, unit):
-    """Cutadapt's JSON report of one unit (rules/map.smk: .pe.json or .se.json)."""
-    mode = "pe" if unit_paired(sample, unit) else "se"
-    return f"results/trim/{sample}/{unit}.{mode}.json"
+    """Cutadapt's JSON report of one unit (rules/map.smk trim_map)."""
+    return f"results/trim/{sample}/{unit}.json"
 
 
 def trim_log(sample, unit):
-    """Cutadapt's log of one unit (rules/map.smk: .log paired, .se.log single-end)."""
-    mode = "" if unit_paired(sample, unit) else ".se"
-    return f"results/logs/trim/{sample}/{unit}{mode}.log"
+    """Cutadapt's log of one unit (rules/map.smk trim_map)."""
+    return f"results/logs/trim/{sample}/{unit}.log"
+
+
+def fastqc_reports():
+    """FastQC reports of every unit (rules/map.smk trim_map): one folder per unit."""
+    return [f"results/fastqc/{s}/{u}" for s, u in unit_pairs()]
 
 
 def bamstats_files(exts=BAMSTATS_EXTS):
@@ -162,35 +160,9 @@ def bamstats_files(exts=BAMSTATS_EXTS):
     return [f"results/bamstats/{s}.{ext}" for s in SAMPLES for ext in exts]
 
 
-def is_paired(wildcards):
-    return unit_paired(wildcards.sample, wildcards.unit)
-
-
 def get_fastqs(wildcards):
     """Raw FASTQ(s) of one unit: [fq1] or [fq1, fq2]."""
     return FASTQS_OF[(wildcards.sample, wildcards.unit)]
-
-
-def trimmed_reads(sample, unit):
-    """Trimmed FASTQ(s) of one unit, paired or single-end (rules/map.smk)."""
-    stem = f"results/trim/{sample}/{unit}"
-    if unit_paired(sample, unit):
-        return [f"{stem}.R1.fastq.gz", f"{stem}.R2.fastq.gz"]
-    return [f"{stem}.SE.fastq.gz"]
-
-
-def get_trimmed(wildcards):
-    return trimmed_reads(wildcards.sample, wildcards.unit)
-
-
-def fastqc_files(wildcards):
-    """Raw and trimmed reads of every unit of one sample, in the same order (rules/fastqc.smk:
-    the trimmed reads' names, <unit>.<R1|R2|SE>.fastq.gz, name both in the reports)."""
-    raw, trimmed = [], []
-    for u in sample_units(wildcards.sample):
-        raw += FASTQS_OF[(wildcards.sample, u)]
-        trimmed += trimmed_reads(wildcards.sample, u)
-    return {"raw": raw, "trimmed": trimmed}
 
 
 def labels_checked(wildcards):
@@ -209,15 +181,12 @@ def qc_records():
 
 
 def markdup_inputs(wildcards):
-    """Lane BAMs of one sample (rules/map.smk: .pe.bam or .se.bam by the unit's reads) and
-    their Cutadapt JSON reports (for the QC record): one input function, not two (each
+    """Lane BAMs of one sample (rules/map.smk trim_map) and their Cutadapt JSON reports (for the QC record): one input function, not two (each
     costs Snakemake signature inspections per job, bench/results/dag.md)."""
     s = wildcards.sample
     units = sample_units(s)
     return {
-        "bams": [
-            f"results/map/units/{s}/{u}.{'pe' if unit_paired(s, u) else 'se'}.bam" for u in units
-        ],
+        "bams": [f"results/map/units/{s}/{u}.bam" for u in units],
         "trim": [trim_report(s, u) for u in units],
     }
 
@@ -285,11 +254,6 @@ def get_final_outputs():
         outputs.append("results/matrix/genotypes.vcz")  # rules/vcf_zarr.smk
     if FROM_READS:
         outputs += ["results/calls/cohort.vcf.gz", "results/calls/cohort.stats.txt"]
-        # The per-sample QC records are inputs of the summary (report_outputs()), the
-        # FastQC reports of MultiQC when it runs: listed here only without it (fewer file
-        # references in the DAG of many samples, bench/results/dag.md).
-        if not config["report"]["multiqc"]:
-            outputs += [f"results/fastqc/{s}" for s in SAMPLES]  # rules/fastqc.smk
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
     outputs += NOTEBOOK_OUTPUTS  # rules/notebooks.smk: executed notebooks as HTML
     outputs += sequence_model_outputs()  # rules/sequence_model.smk ([] unless enabled)

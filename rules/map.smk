@@ -1,60 +1,37 @@
-# Per unit (lane), one job: Cutadapt (adapters, quality trimming, minimum length), then
-# BWA-MEM with a deterministic read group (ID/PU <sample>.<unit>, SM/LB <sample>), mate
-# tags added while reads are still name-grouped, coordinate sorted (scripts/map.py;
-# scripts/trim.py names a broken input file in the trim log). The read group, index
-# prefix and sort memory are worked out in the script from the wildcards, inputs and
-# resources: param functions cost time per job in the DAG (bench/results/dag.md). Trimmed reads (FastQC reads them) and lane BAMs are temporary;
-# the JSON reports are kept. Per sample, one job (scripts/markdup.py): units merged,
+# Per unit (lane), one job (scripts/map.py): Cutadapt (adapters, quality trimming, minimum
+# length; scripts/trim.py names a broken input file in the trim log), then BWA-MEM with a
+# deterministic read group (ID/PU <sample>.<unit>, SM/LB <sample>), mate tags added while
+# reads are still name-grouped, coordinate sorted, while one FastQC JVM reads the raw and
+# trimmed reads in the background. Paired or single-end follows the unit's reads. The read
+# group, index prefix and sort memory are worked out in the script from the wildcards,
+# inputs and resources: param functions cost time per job in the DAG
+# (bench/results/dag.md). Trimmed reads stay inside the job; lane BAMs are temporary; the
+# JSON and FastQC reports are kept. Per sample, one job (scripts/markdup.py): units merged,
 # duplicates marked on the merged library, indexed, then samtools stats / flagstat /
 # idxstats, and the sample's QC record results/qc/<sample>.json (scripts/sample_qc.py) that
 # the QC figures and the summary read.
 
 
-rule trim_map_pe:
+rule trim_map:
     input:
         reads=get_fastqs,
         idx=BWA_INDEX,
     output:
-        r1=temp("results/trim/{sample}/{unit}.R1.fastq.gz"),
-        r2=temp("results/trim/{sample}/{unit}.R2.fastq.gz"),
-        report="results/trim/{sample}/{unit}.pe.json",
-        bam=temp("results/map/units/{sample}/{unit}.pe.bam"),
+        report="results/trim/{sample}/{unit}.json",
+        bam=temp("results/map/units/{sample}/{unit}.bam"),
+        fastqc=directory("results/fastqc/{sample}/{unit}"),
     log:
         trim="results/logs/trim/{sample}/{unit}.log",
         map="results/logs/map/units/{sample}/{unit}.log",
+        fastqc="results/logs/fastqc/{sample}/{unit}.log",
     benchmark:
         "results/benchmarks/map/units/{sample}/{unit}.tsv"
     conda:
         "../envs/map.yaml"
     threads: 2
     resources:
-        mem_mb=mem(2000),
-    params:
-        cutadapt=config["cutadapt"],
-        extra=config["bwa"]["extra"],
-        units_sheet=config["units"],  # named in the log when a unit's reads are broken
-    script:
-        "../scripts/map.py"
-
-
-rule trim_map_se:
-    input:
-        reads=get_fastqs,
-        idx=BWA_INDEX,
-    output:
-        se=temp("results/trim/{sample}/{unit}.SE.fastq.gz"),
-        report="results/trim/{sample}/{unit}.se.json",
-        bam=temp("results/map/units/{sample}/{unit}.se.bam"),
-    log:
-        trim="results/logs/trim/{sample}/{unit}.se.log",
-        map="results/logs/map/units/{sample}/{unit}.se.log",
-    benchmark:
-        "results/benchmarks/map/units/{sample}/{unit}.se.tsv"
-    conda:
-        "../envs/map.yaml"
-    threads: 2
-    resources:
-        mem_mb=mem(2000),
+        # BWA-MEM and sort, plus FastQC's JVM (scripts/map.py fastqc_mb).
+        mem_mb=mem(3000),
     params:
         cutadapt=config["cutadapt"],
         extra=config["bwa"]["extra"],

@@ -95,7 +95,7 @@ if FROM_READS:
 
     rule multiqc:
         input:
-            fastqc=[f"results/fastqc/{s}" for s in SAMPLES],
+            fastqc=fastqc_reports(),
             trim_logs=[trim_log(s, u) for s, u in unit_pairs()],
             bamstats=bamstats_files(),
             vcf_stats="results/calls/cohort.stats.txt",

@@ -1,14 +1,19 @@
-"""Trim one sequencing unit and map it, in one job (rules/map.smk trim_map_pe / trim_map_se).
+"""Trim, check and map one sequencing unit, in one job (rules/map.smk trim_map).
 
-Cutadapt runs first (scripts/trim.py: its log names a broken input file), then
-`bwa mem | samtools fixmate -m | samtools sort` on the trimmed reads. The trimmed reads
-are written too: FastQC reads them (rules/fastqc.smk).
+Cutadapt runs first (scripts/trim.py: its log names a broken input file). Then one FastQC
+JVM reads the raw and the trimmed reads in the background while `bwa mem | samtools fixmate
+-m | samtools sort` maps the trimmed reads: FastQC spends much of its wall time idle (JVM
+start, polling sleeps), and one job per unit instead of two halves Snakemake's work per
+sample (bench/results/dag.md). The trimmed reads live in the job's scratch folder only.
 """
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from trim import trim
 
@@ -43,17 +48,66 @@ def read_group(sample, unit) -> str:
     return rf"@RG\tID:{rg_id}\tSM:{sample}\tLB:{sample}\tPL:ILLUMINA\tPU:{rg_id}"
 
 
-def sort_mem_mb(mem_mb, threads) -> int:
-    """samtools sort -m per thread: half of the job's memory over its sort threads."""
-    return max(100, mem_mb // (2 * threads))
+def sort_mem_mb(mem_mb, threads, reserved_mb=0) -> int:
+    """samtools sort -m per thread: half of the job's memory left beside FastQC
+    (`reserved_mb`) over its sort threads."""
+    return max(100, (mem_mb - reserved_mb) // (2 * threads))
 
 
-def _main(smk):
+def fastqc_mb(n_files) -> int:
+    """Memory FastQC takes for `n_files` files at one thread each: Java heap 250 MB per
+    thread (the fastqc launcher's -Xmx) and ~50 MB of JVM beyond it."""
+    return 300 * n_files
+
+
+def fastqc_names(sample, unit, raw, trimmed) -> list[tuple[str, str]]:
+    """(reads file, report name) of the raw and trimmed reads of one unit. Reports are
+    named <sample>.<unit>.<raw|trimmed>.<R1|R2|SE> whatever the user's files are called."""
+    mates = ["R1", "R2"] if len(raw) == 2 else ["SE"]
+    return [
+        (str(f), f"{sample}.{unit}.{kind}.{mate}")
+        for kind, files in (("raw", raw), ("trimmed", trimmed))
+        for f, mate in zip(files, mates, strict=True)
+    ]
+
+
+def start_fastqc(named, scratch, log) -> subprocess.Popen:
+    """One FastQC JVM over every file of `named`, one thread per file, in the background.
+    Inputs are linked under their report names in `scratch`/in; reports go to `scratch`/out.
+    The JVM's optimising (C2) compiler doubles FastQC's CPU time on small files without
+    making it faster: C1 only."""
+    indir, outdir = Path(scratch, "in"), Path(scratch, "out")
+    indir.mkdir(parents=True)
+    outdir.mkdir()
+    links = []
+    for path, name in named:
+        link = indir / f"{name}.fastq.gz"
+        link.symlink_to(os.path.abspath(path))
+        links.append(str(link))
+    cmd = ["fastqc", "--quiet", "--threads", str(len(links)), "--outdir", str(outdir), *links]
+    env = {**os.environ, "_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1"}
+    with open(log, "w") as fh:
+        fh.write(f"$ {shlex.join(cmd)}\n")
+        fh.flush()
+        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+
+
+def collect_fastqc(named, scratch, outdir) -> None:
+    """Move the HTML and zip report of every file of `named` into `outdir`."""
+    os.makedirs(outdir, exist_ok=True)
+    for _, name in named:
+        for ext in ("html", "zip"):
+            shutil.move(Path(scratch, "out", f"{name}_fastqc.{ext}"), outdir)
+
+
+def trim_map_unit(smk, scratch) -> str | None:
+    """The job in `scratch` (a folder of its own): its error message, or None."""
     sample, unit = smk.wildcards.sample, smk.wildcards.unit
-    paired = "r1" in smk.output.keys()
-    trimmed = [smk.output.r1, smk.output.r2] if paired else [smk.output.se]
+    raw = list(smk.input.reads)
+    mates = ["R1", "R2"] if len(raw) == 2 else ["SE"]
+    trimmed = [os.path.join(scratch, f"{unit}.{m}.fastq.gz") for m in mates]
     code = trim(
-        list(smk.input.reads),
+        raw,
         trimmed,
         smk.output.report,
         dict(smk.params.cutadapt),
@@ -62,19 +116,38 @@ def _main(smk):
         f"sample {sample}, unit {unit} ({smk.params.units_sheet})",
     )
     if code:
-        sys.exit(f"cutadapt failed: see {smk.log.trim}")
-    code = map_reads(
-        trimmed,
-        os.path.splitext(smk.input.idx[0])[0],  # the reference, beside its bwa index
-        smk.output.bam,
-        read_group(sample, unit),
-        smk.params.extra,
-        smk.threads,
-        sort_mem_mb(smk.resources.mem_mb, smk.threads),
-        smk.log.map,
-    )
+        return f"cutadapt failed: see {smk.log.trim}"
+    named = fastqc_names(sample, unit, raw, trimmed)
+    fastqc = start_fastqc(named, os.path.join(scratch, "fastqc"), smk.log.fastqc)
+    try:
+        code = map_reads(
+            trimmed,
+            os.path.splitext(smk.input.idx[0])[0],  # the reference, beside its bwa index
+            smk.output.bam,
+            read_group(sample, unit),
+            smk.params.extra,
+            smk.threads,
+            sort_mem_mb(smk.resources.mem_mb, smk.threads, fastqc_mb(len(named))),
+            smk.log.map,
+        )
+    except BaseException:
+        fastqc.kill()
+        fastqc.wait()
+        raise
+    if fastqc.wait():
+        return f"FastQC failed: see {smk.log.fastqc}"
     if code:
-        sys.exit(f"bwa mem | samtools fixmate | samtools sort failed: see {smk.log.map}")
+        return f"bwa mem | samtools fixmate | samtools sort failed: see {smk.log.map}"
+    collect_fastqc(named, os.path.join(scratch, "fastqc"), smk.output.fastqc)
+    return None
+
+
+def _main(smk):
+    # Scratch beside the BAM (not in TMPDIR): trimmed reads are as large as the raw ones.
+    with tempfile.TemporaryDirectory(prefix=".trim_map.", dir=os.path.dirname(smk.output.bam)) as d:
+        error = trim_map_unit(smk, d)
+    if error:
+        sys.exit(error)
 
 
 if "snakemake" in globals():

@@ -32,7 +32,7 @@ FLAGSTAT_KEYS = {
 
 
 def cutadapt_units(paths) -> list[dict]:
-    """One dict per unit from Cutadapt JSON reports `results/trim/<sample>/<unit>.<pe|se>.json`.
+    """One dict per unit from Cutadapt JSON reports `results/trim/<sample>/<unit>.json`.
 
     reads_in/reads_out are read pairs for paired-end units (reads for single-end);
     with_adapter counts reads (R1 + R2) with an adapter; bp_in/bp_out base pairs."""
@@ -44,14 +44,14 @@ def cutadapt_units(paths) -> list[dict]:
         rows.append(
             {
                 "sample": path.parent.name,
-                "unit": path.name.rsplit(".", 2)[0],
+                "unit": path.name.removesuffix(".json"),
                 "reads_in": int(rc["input"]),
                 "reads_out": int(rc["output"]),
                 "with_adapter": int(rc.get("read1_with_adapter") or 0)
                 + int(rc.get("read2_with_adapter") or 0),
                 "bp_in": int(bp["input"]),
                 "bp_out": int(bp["output"]),
-                "paired": path.name.endswith(".pe.json"),
+                "paired": bool(data["input"]["paired"]),
             }
         )
     return rows

@@ -43,7 +43,7 @@ FINAL = [
     "results/model/model.skops",
     "results/predict/predictions.tsv",
 ]
-TRIM_A1 = "results/trim/A1/L1.pe.json"
+TRIM_A1 = "results/trim/A1/L1.json"
 FILTER = "results/filter/filter_counts.tsv"
 REF = "results/reference/genome.fa.fai"
 

@@ -35,7 +35,7 @@ def test_read_groups_are_deterministic_and_lanes_merged(run):
 
 def test_cutadapt_removed_adapters(run):
     workdir, samples, _ = run
-    report = json.loads((workdir / f"results/trim/{samples[0]}/L1.pe.json").read_text())
+    report = json.loads((workdir / f"results/trim/{samples[0]}/L1.json").read_text())
     with_adapter = report["read_counts"]["read1_with_adapter"] / report["read_counts"]["input"]
     # The simulator puts adapter read-through into ~7 % of pairs.
     assert 0.03 < with_adapter < 0.5
@@ -57,10 +57,10 @@ def test_growing_the_sheet_reruns_only_the_new_sample(run):
         jobs = planned_jobs(workdir)
     finally:  # the shared run keeps its original sheets
         small_demo_sheets(workdir)
-    per_sample = {"demo_reads", "trim_map_pe", "fastqc", "markdup"}
+    per_sample = {"demo_reads", "trim_map", "markdup"}
     assert {r: jobs.get(r, 0) for r in per_sample} == dict.fromkeys(per_sample, 1)
-    # At most 3 jobs per sample of one unit (issue 13): trim + map, FastQC, markdup + stats.
-    assert sum(jobs[r] for r in per_sample - {"demo_reads"}) == 3
+    # 2 jobs per sample of one unit (issue 13: at most 3): trim + FastQC + map, markdup + stats.
+    assert sum(jobs[r] for r in per_sample - {"demo_reads"}) == 2
     # The cohort steps rerun; nothing else (no reference, no index, no simulation).
     cohort = {"call_chunk", "gather_calls", "vcf_stats", "filter_chunk", "filter"}
     cohort |= {"matrix", "features"}

@@ -92,7 +92,7 @@ def test_adding_a_sample_runs_only_its_gvcf(gvcf_run):
         small_demo_sheets(workdir, overrides=GVCF)
     print("jobs after adding one sample (gvcf mode):", jobs)
     # The new sample's per-sample jobs, calling included, run once: one gVCF, not twelve.
-    per_sample = {"demo_reads", "trim_map_pe", "fastqc", "markdup"}
+    per_sample = {"demo_reads", "trim_map", "markdup"}
     per_sample.add("gvcf_sample")
     assert {r: jobs.get(r, 0) for r in per_sample} == dict.fromkeys(per_sample, 1)
     # The cohort calling: one cheap merge + call per chunk and the gather.

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import markdup  # noqa: E402
-from map import map_command, map_reads, read_group, sort_mem_mb  # noqa: E402
+from map import fastqc_mb, map_command, map_reads, read_group, sort_mem_mb  # noqa: E402
 
 RG = r"@RG\tID:S1.L1\tSM:S1\tLB:S1\tPL:ILLUMINA\tPU:S1.L1"
 COMP = str.maketrans("ACGT", "TGCA")
@@ -46,6 +46,7 @@ def test_read_group_and_sort_memory():
     assert read_group("S1", "L1") == RG
     assert sort_mem_mb(2000, 2) == 500 and sort_mem_mb(4000, 2) == 1000  # retry: 2x memory
     assert sort_mem_mb(100, 8) == 100  # never below 100 MB
+    assert sort_mem_mb(3000, 2, fastqc_mb(4)) == 450  # FastQC's JVM beside it
 
 
 def test_map_command_quotes_paths_and_keeps_the_read_group_tabs():
@@ -91,11 +92,13 @@ def test_markdup_job_writes_the_bam_statistics_and_the_qc_record(tiny, tmp_path)
     d, reads, _ = tiny
     bam = tmp_path / "u.bam"
     assert map_reads(reads, d / "ref.fa", bam, RG, "", 2, 100, tmp_path / "map.log") == 0
-    trim = tmp_path / "trim/S1/L1.pe.json"
+    trim = tmp_path / "trim/S1/L1.json"
     trim.parent.mkdir(parents=True)
     counts = {"input": 20, "output": 20, "read1_with_adapter": 1, "read2_with_adapter": 0}
     bp = {"input": 2800, "output": 2790}
-    trim.write_text(json.dumps({"read_counts": counts, "basepair_counts": bp}))
+    trim.write_text(
+        json.dumps({"input": {"paired": True}, "read_counts": counts, "basepair_counts": bp})
+    )
     out = Named({k: tmp_path / f"S1.{k}" for k in ("metrics", "stats", "flagstat", "idxstats")})
     out |= {"bam": tmp_path / "S1.bam", "qc": tmp_path / "qc/S1.json"}
     out["qc"].parent.mkdir()
@@ -117,3 +120,59 @@ def test_markdup_job_writes_the_bam_statistics_and_the_qc_record(tiny, tmp_path)
          "bp_in": 2800, "bp_out": 2790, "paired": True}
     ]  # fmt: skip
     assert sum(bases for _, bases in rec["coverage"]) > 0
+
+
+def _trim_map_job(d, reads, out):
+    """The `snakemake` object of one trim_map job on the tiny reads, writing under `out`."""
+    for sub in ("trim", "units", "logs"):
+        (out / sub).mkdir(parents=True)
+    cutadapt = {"adapter_r1": "AGATCGGAAGAGC", "adapter_r2": "AGATCGGAAGAGC", "quality": 20,
+                "min_length": 30, "extra": ""}  # fmt: skip
+    return Named(
+        input=Named(reads=[str(r) for r in reads], idx=[str(d / "ref.fa.bwt")]),
+        output=Named(
+            report=out / "trim/L1.json", bam=out / "units/L1.bam", fastqc=out / "fastqc/S1/L1"
+        ),  # fmt: skip
+        log=Named({k: out / f"logs/{k}.log" for k in ("trim", "map", "fastqc")}),
+        params=Named(cutadapt=cutadapt, extra="", units_sheet="config/units.tsv"),
+        resources=Named(mem_mb=3000),
+        threads=2,
+        wildcards=Named(sample="S1", unit="L1"),
+    )
+
+
+def test_trim_map_job_maps_and_writes_fastqc_of_raw_and_trimmed_reads(tiny, tmp_path):
+    from map import trim_map_unit
+
+    d, reads, starts = tiny
+    smk = _trim_map_job(d, reads, tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert trim_map_unit(smk, str(scratch)) is None
+    with pysam.AlignmentFile(str(smk.output.bam)) as fh:
+        assert sorted(r.reference_start for r in fh if r.is_read1) == starts
+    assert json.loads(smk.output.report.read_text())["input"]["paired"] is True
+    names = sorted(p.name for p in smk.output.fastqc.iterdir())
+    assert names == sorted(
+        f"S1.L1.{kind}.{mate}_fastqc.{ext}"
+        for kind in ("raw", "trimmed") for mate in ("R1", "R2") for ext in ("html", "zip")
+    )  # fmt: skip
+    # FastQC counted the reads of each file (20 pairs, none shorter than 30 bp after trimming).
+    html = (smk.output.fastqc / "S1.L1.trimmed.R2_fastqc.html").read_text()
+    assert "Total Sequences</td><td>20</td>" in html
+    assert (scratch / "L1.R1.fastq.gz").exists()  # the trimmed reads stay in the scratch folder
+
+
+def test_trim_map_job_stops_at_broken_reads_before_mapping(tiny, tmp_path):
+    from map import trim_map_unit
+
+    d, reads, _ = tiny
+    broken = tmp_path / "R2.fastq.gz"
+    broken.write_bytes(reads[1].read_bytes()[:-20])  # a truncated download
+    smk = _trim_map_job(d, [reads[0], broken], tmp_path / "job")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    error = trim_map_unit(smk, str(scratch))
+    assert error.startswith("cutadapt failed") and "logs/trim.log" in error
+    assert str(broken) in smk.log.trim.read_text()
+    assert not smk.output.bam.exists() and not smk.output.fastqc.exists()

@@ -139,7 +139,7 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
     assert {state for _, state in jobs.values()} == {"COMPLETED"}
     rules = sorted(comment for comment, _ in jobs.values())
     assert rules == sorted(
-        ["rule_persample_markdup_trim_map_pe"]
+        ["rule_persample_markdup_trim_map"]
         + [f"rule_{r}_wildcards_{i}" for r in CHUNKED for i in range(n_chunks)]
         + ["rule_gather_calls", "rule_filter", "rule_matrix"]
     )
