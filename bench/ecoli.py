@@ -98,7 +98,7 @@ def targets(n_samples: int) -> list[str]:
     joint VCF and its stats."""
     samples = [f"E{i}" for i in range(1, n_samples + 1)]
     out = ["results/calls/cohort.vcf.gz", "results/calls/cohort.stats.txt"]
-    out += [f"results/fastqc/{s}" for s in samples]
+    out += [f"results/fastqc/{s}/L1" for s in samples]  # one unit per sample
     return out + [f"results/bamstats/{s}.stats.txt" for s in samples]
 
 
@@ -164,8 +164,11 @@ def step_times(wd: Path) -> list[dict]:
     for p in sorted(root.rglob("*.tsv")):
         rel = p.relative_to(root).with_suffix("").parts
         if rel[0] == "map":
-            step = "trim_map (cutadapt; bwa mem \\| fixmate \\| sort)" if rel[1] == "units" else (
-                "markdup (merge \\| markdup, index, stats)")  # fmt: skip
+            step = (
+                "trim_map (cutadapt; FastQC beside bwa mem \\| fixmate \\| sort)"
+                if rel[1] == "units"
+                else "markdup (merge \\| markdup, index, stats)"
+            )
         elif rel[0] in ("calls", "reference"):
             step = f"{rel[0]}: {rel[1].rstrip('0123456789.').split('.')[0]}"
         else:

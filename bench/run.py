@@ -148,7 +148,7 @@ def tool_targets(wd: Path) -> list[str]:
     BAMs, samtools stats, the joint VCF and its stats (no ML steps)."""
     units = pd.read_csv(wd / "config/units.tsv", sep="\t", dtype=str)
     out = ["results/calls/cohort.vcf.gz", "results/calls/cohort.stats.txt"]
-    out += [f"results/fastqc/{s}" for s in sorted(set(units["sample"]))]
+    out += [f"results/fastqc/{s}/{u}" for s, u in zip(units["sample"], units["unit"], strict=True)]
     out += [f"results/bamstats/{s}.stats.txt" for s in sorted(set(units["sample"]))]
     return out
 
@@ -268,7 +268,7 @@ def step_name(rel: Path) -> str:
     parts = rel.with_suffix("").parts
     if parts[0] == "map":
         if parts[1] == "units":
-            return "trim_map: cutadapt; bwa_mem \\| fixmate \\| sort"
+            return "trim_map: cutadapt; FastQC beside bwa_mem \\| fixmate \\| sort"
         return "markdup: merge \\| markdup, index, stats"
     if parts[0] in ("calls", "reference", "demo"):
         stem = parts[1].rstrip("0123456789.").split(".")[0]
