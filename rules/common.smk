@@ -151,7 +151,10 @@ def trim_log(sample, unit):
 
 
 def fastqc_reports():
-    """FastQC reports of every unit (rules/map.smk trim_map): one folder per unit."""
+    """FastQC reports of every unit (rules/map.smk trim_map): one folder per unit; none
+    with fastqc.enabled false."""
+    if not config["fastqc"]["enabled"]:
+        return []
     return [f"results/fastqc/{s}/{u}" for s, u in unit_pairs()]
 
 

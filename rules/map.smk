@@ -10,6 +10,11 @@
 # duplicates marked on the merged library, indexed, then samtools stats / flagstat /
 # idxstats, and the sample's QC record results/qc/<sample>.json (scripts/sample_qc.py) that
 # the QC figures and the summary read.
+if config["fastqc"]["enabled"]:
+    FASTQC_OUTPUT = {"fastqc": directory("results/fastqc/{sample}/{unit}")}
+    FASTQC_LOG = {"fastqc": "results/logs/fastqc/{sample}/{unit}.log"}
+else:
+    FASTQC_OUTPUT = FASTQC_LOG = {}
 
 
 rule trim_map:
@@ -17,13 +22,13 @@ rule trim_map:
         reads=get_fastqs,
         idx=BWA_INDEX,
     output:
+        **FASTQC_OUTPUT,  # fastqc: its folder, unless fastqc.enabled is false
         report="results/trim/{sample}/{unit}.json",
         bam=temp("results/map/units/{sample}/{unit}.bam"),
-        fastqc=directory("results/fastqc/{sample}/{unit}"),
     log:
+        **FASTQC_LOG,
         trim="results/logs/trim/{sample}/{unit}.log",
         map="results/logs/map/units/{sample}/{unit}.log",
-        fastqc="results/logs/fastqc/{sample}/{unit}.log",
     benchmark:
         "results/benchmarks/map/units/{sample}/{unit}.tsv"
     conda:

@@ -117,8 +117,9 @@ def trim_map_unit(smk, scratch) -> str | None:
     )
     if code:
         return f"cutadapt failed: see {smk.log.trim}"
-    named = fastqc_names(sample, unit, raw, trimmed)
-    fastqc = start_fastqc(named, os.path.join(scratch, "fastqc"), smk.log.fastqc)
+    # FastQC unless fastqc.enabled is false (then the rule declares no FastQC output).
+    named = fastqc_names(sample, unit, raw, trimmed) if "fastqc" in smk.output.keys() else []
+    fastqc = start_fastqc(named, os.path.join(scratch, "fastqc"), smk.log.fastqc) if named else None
     try:
         code = map_reads(
             trimmed,
@@ -131,14 +132,16 @@ def trim_map_unit(smk, scratch) -> str | None:
             smk.log.map,
         )
     except BaseException:
-        fastqc.kill()
-        fastqc.wait()
+        if fastqc:
+            fastqc.kill()
+            fastqc.wait()
         raise
-    if fastqc.wait():
+    if fastqc and fastqc.wait():
         return f"FastQC failed: see {smk.log.fastqc}"
     if code:
         return f"bwa mem | samtools fixmate | samtools sort failed: see {smk.log.map}"
-    collect_fastqc(named, os.path.join(scratch, "fastqc"), smk.output.fastqc)
+    if fastqc:
+        collect_fastqc(named, os.path.join(scratch, "fastqc"), smk.output.fastqc)
     return None
 
 

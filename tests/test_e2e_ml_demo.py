@@ -32,16 +32,24 @@ def sha(path):
 
 # What these tests read: the reads-to-predictions path of `./run demo`. FastQC, MultiQC
 # and the report figures are checked on the small demo (test_e2e_demo.py,
-# test_report.py); leaving them out here saves ~190 FastQC JVMs.
+# test_report.py); without FastQC here (`fastqc.enabled: false`, a user option) the run
+# starts 96 JVMs fewer.
 TARGETS = [*OUTPUTS, "results/calls/cohort.vcf.gz"]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo_full")
-    setup_workdir(workdir, {}, base=demo_config())  # `./run demo`
+    setup_workdir(workdir, {"fastqc": {"enabled": False}}, base=demo_config())  # `./run demo`
     snakemake(workdir, *TARGETS, timeout=3000)
     return workdir
+
+
+def test_fastqc_off_runs_no_fastqc(demo):
+    assert not (demo / "results/fastqc").exists()
+    assert not (demo / "results/logs/fastqc").exists()
+    trimmed = {p.parent.name for p in (demo / "results/trim").glob("*/*.json")}
+    assert len(trimmed) == 96  # Cutadapt still ran, for every sample
 
 
 @pytest.fixture(scope="module")

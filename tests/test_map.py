@@ -176,3 +176,18 @@ def test_trim_map_job_stops_at_broken_reads_before_mapping(tiny, tmp_path):
     assert error.startswith("cutadapt failed") and "logs/trim.log" in error
     assert str(broken) in smk.log.trim.read_text()
     assert not smk.output.bam.exists() and not smk.output.fastqc.exists()
+
+
+def test_trim_map_job_without_fastqc(tiny, tmp_path):
+    """fastqc.enabled false: the rule declares no FastQC output and the job starts none."""
+    from map import trim_map_unit
+
+    d, reads, starts = tiny
+    smk = _trim_map_job(d, reads, tmp_path)
+    del smk.output["fastqc"], smk.log["fastqc"]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert trim_map_unit(smk, str(scratch)) is None
+    with pysam.AlignmentFile(str(smk.output.bam)) as fh:
+        assert sorted(r.reference_start for r in fh if r.is_read1) == starts
+    assert not (scratch / "fastqc").exists() and not (tmp_path / "fastqc").exists()
