@@ -4,7 +4,8 @@ Cutadapt runs first (scripts/trim.py: its log names a broken input file). Then o
 JVM reads the raw and the trimmed reads in the background while `bwa mem | samtools fixmate
 -m | samtools sort` maps the trimmed reads: FastQC spends much of its wall time idle (JVM
 start, polling sleeps), and one job per unit instead of two halves Snakemake's work per
-sample (bench/results/dag.md). The trimmed reads live in the job's scratch folder only.
+sample (bench/results/dag.md). The trimmed reads live in the job's scratch folder only
+(<bam>.tmp.d, removed at the start and the end of the job).
 """
 
 import os
@@ -12,7 +13,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from trim import trim
@@ -146,9 +146,15 @@ def trim_map_unit(smk, scratch) -> str | None:
 
 
 def _main(smk):
-    # Scratch beside the BAM (not in TMPDIR): trimmed reads are as large as the raw ones.
-    with tempfile.TemporaryDirectory(prefix=".trim_map.", dir=os.path.dirname(smk.output.bam)) as d:
-        error = trim_map_unit(smk, d)
+    # Scratch beside the BAM (trimmed reads are as large as the raw ones, too large for a
+    # small TMPDIR), at a fixed path: a rerun after a kill removes what the killed job left.
+    scratch = f"{smk.output.bam}.tmp.d"
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    try:
+        error = trim_map_unit(smk, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if error:
         sys.exit(error)
 

@@ -191,3 +191,18 @@ def test_trim_map_job_without_fastqc(tiny, tmp_path):
     with pysam.AlignmentFile(str(smk.output.bam)) as fh:
         assert sorted(r.reference_start for r in fh if r.is_read1) == starts
     assert not (scratch / "fastqc").exists() and not (tmp_path / "fastqc").exists()
+
+
+def test_trim_map_job_clears_what_a_killed_run_left(tiny, tmp_path):
+    """A killed job leaves its scratch folder (trimmed reads); the rerun removes it first
+    and its own at the end: nothing but the outputs stays."""
+    import map as map_script
+
+    d, reads, _ = tiny
+    smk = _trim_map_job(d, reads, tmp_path)
+    left = Path(f"{smk.output.bam}.tmp.d")
+    left.mkdir()
+    (left / "L1.R1.fastq.gz").write_bytes(b"half a file")
+    map_script._main(smk)
+    assert sorted(p.name for p in (tmp_path / "units").iterdir()) == ["L1.bam"]
+    assert len(list(smk.output.fastqc.glob("*.zip"))) == 4
