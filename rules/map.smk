@@ -12,9 +12,8 @@
 # the QC figures and the summary read.
 if config["fastqc"]["enabled"]:
     FASTQC_OUTPUT = {"fastqc": directory("results/fastqc/{sample}/{unit}")}
-    FASTQC_LOG = {"fastqc": "results/logs/fastqc/{sample}/{unit}.log"}
 else:
-    FASTQC_OUTPUT = FASTQC_LOG = {}
+    FASTQC_OUTPUT = {}
 
 
 rule trim_map:
@@ -26,9 +25,10 @@ rule trim_map:
         report="results/trim/{sample}/{unit}.json",
         bam=temp("results/map/units/{sample}/{unit}.bam"),
     log:
-        **FASTQC_LOG,
+        # In this order: --show-failed-logs stops at the first missing or empty log.
         trim="results/logs/trim/{sample}/{unit}.log",
         map="results/logs/map/units/{sample}/{unit}.log",
+        fastqc="results/logs/fastqc/{sample}/{unit}.log",
     benchmark:
         "results/benchmarks/map/units/{sample}/{unit}.tsv"
     conda:

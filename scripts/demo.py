@@ -28,17 +28,22 @@ scripts/demo.py sheets --config .test/demo/config.yaml --samples .test/demo/samp
 --units .test/demo/units.tsv`.
 """
 
+from __future__ import annotations
+
 import argparse
 import gzip
 import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pysam
 from defaults import schema_defaults, with_defaults
+
+if TYPE_CHECKING:  # annotations only: pandas is imported where it is used
+    import pandas as pd
 
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)  # code 0..3 -> ASCII; complement = 3 - code
 GC = 0.41
@@ -115,6 +120,8 @@ def _alt_codes(ref, rng):
 
 def _auc(score, labels):
     """ROC AUC by the rank-sum (Mann-Whitney) formula; ties get average ranks."""
+    import pandas as pd  # here: the reads jobs (demo_reads.py) never load pandas
+
     ranks = pd.Series(score).rank().to_numpy()
     pos = labels.astype(bool)
     n1, n0 = pos.sum(), (~pos).sum()
@@ -138,6 +145,8 @@ def _hudson_fst(dosage, pop_idx, k):
 
 def simulate_population(params: dict) -> Population:
     """Reference, phased truth SNPs, causal SNPs and phenotypes of the demo cohort."""
+    import pandas as pd  # here: the reads jobs (demo_reads.py) never load pandas
+
     p = _params(params)
     seed, n, k = p["seed"], p["n_samples"], p["populations"]
     samples = sample_names(n)
@@ -513,6 +522,8 @@ def demo_genes(reference: dict) -> pd.DataFrame:
     """Genes of the demo reference: chrom, gene, biotype, strand, start, end (exon, 1-based),
     cds_start, cds_end (empty for the non-coding gene). Deterministic: longest ORFs first,
     ties by position."""
+    import pandas as pd  # here: the reads jobs (demo_reads.py) never load pandas
+
     rows = []
     for chrom, codes in reference.items():
         seq = BASES[codes].tobytes().decode()
@@ -614,6 +625,7 @@ def truth_consequences(reference: dict, genes: pd.DataFrame, sites: pd.DataFrame
     """chrom pos ref alt gene consequence protein_change of every truth SNP: the codon
     change inside a CDS, 5_prime_utr / 3_prime_utr in a UTR, non_coding in the non-coding
     gene; gene and consequence empty outside genes."""
+
     out = sites[["chrom", "pos", "ref", "alt"]].copy()
     gene, csq, change = [""] * len(out), [""] * len(out), [""] * len(out)
     seqs = {c: BASES[codes].tobytes().decode() for c, codes in reference.items()}
@@ -646,6 +658,8 @@ def truth_consequences(reference: dict, genes: pd.DataFrame, sites: pd.DataFrame
 
 def write_annotation(reference_fa, truth_vcf, out_gff, out_truth) -> dict:
     """The demo's genes.gff3 and truth/consequences.tsv, from its reference and truth VCF."""
+    import pandas as pd  # here: the reads jobs (demo_reads.py) never load pandas
+
     reference = read_fasta(reference_fa)
     genes = demo_genes(reference)
     Path(out_gff).write_text(genes_gff3(genes))
@@ -670,6 +684,8 @@ def write_annotation(reference_fa, truth_vcf, out_gff, out_truth) -> dict:
 
 def demo_sheets(params: dict, outdir=None):
     """(samples_df, units_df) of the demo cohort; the last n_unlabelled samples get no label."""
+    import pandas as pd  # here: the reads jobs (demo_reads.py) never load pandas
+
     p = _params(params)
     outdir = p["outdir"] if outdir is None else str(outdir)
     pheno = simulate_population(p).phenotypes

@@ -120,6 +120,8 @@ def trim_map_unit(smk, scratch) -> str | None:
     # FastQC unless fastqc.enabled is false (then the rule declares no FastQC output).
     named = fastqc_names(sample, unit, raw, trimmed) if "fastqc" in smk.output.keys() else []
     fastqc = start_fastqc(named, os.path.join(scratch, "fastqc"), smk.log.fastqc) if named else None
+    if not named:
+        Path(smk.log.fastqc).write_text("FastQC not run: fastqc.enabled is false\n")
     try:
         code = map_reads(
             trimmed,

@@ -47,7 +47,8 @@ def demo(tmp_path_factory):
 
 def test_fastqc_off_runs_no_fastqc(demo):
     assert not (demo / "results/fastqc").exists()
-    assert not (demo / "results/logs/fastqc").exists()
+    logs = {p.read_text() for p in (demo / "results/logs/fastqc").glob("*/*.log")}
+    assert logs == {"FastQC not run: fastqc.enabled is false\n"}
     trimmed = {p.parent.name for p in (demo / "results/trim").glob("*/*.json")}
     assert len(trimmed) == 96  # Cutadapt still ran, for every sample
 
@@ -124,6 +125,7 @@ def test_predict_with_saved_model_from_reads(demo, truth, tmp_path):
         "reference": {"fasta": str(demo / "resources/demo/reference.fa")},
         "predict_with": str(demo / "results/model/model.skops"),
         "filter": {"min_dp": 9, "min_gq": 40},
+        "fastqc": {"enabled": False},  # FastQC is checked on the small demo
     }
     samples = [{"sample": s} for s in held_out]
     setup_workdir(tmp_path, overrides, samples, rows, base=demo_config())

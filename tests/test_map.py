@@ -184,13 +184,14 @@ def test_trim_map_job_without_fastqc(tiny, tmp_path):
 
     d, reads, starts = tiny
     smk = _trim_map_job(d, reads, tmp_path)
-    del smk.output["fastqc"], smk.log["fastqc"]
+    del smk.output["fastqc"]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     assert trim_map_unit(smk, str(scratch)) is None
     with pysam.AlignmentFile(str(smk.output.bam)) as fh:
         assert sorted(r.reference_start for r in fh if r.is_read1) == starts
     assert not (scratch / "fastqc").exists() and not (tmp_path / "fastqc").exists()
+    assert smk.log.fastqc.read_text() == "FastQC not run: fastqc.enabled is false\n"
 
 
 def test_trim_map_job_clears_what_a_killed_run_left(tiny, tmp_path):

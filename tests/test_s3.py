@@ -127,9 +127,10 @@ def upload_demo(s3, demo_dir, prefix, units_text=None):
 
 def s3_workdir(tmp_path, demo_dir):
     """A run folder holding only the config: the small demo's, with the simulator off
-    (its reads and reference are in the bucket)."""
+    (its reads and reference are in the bucket) and no FastQC."""
     cfg = yaml.safe_load((demo_dir / "config/config.yaml").read_text())
     cfg["demo"]["enabled"] = False
+    cfg["fastqc"] = {"enabled": False}  # FastQC is checked on the local small demo run
     assert cfg["samples"] == "config/samples.tsv" and cfg["units"] == "config/units.tsv"
     (tmp_path / "config").mkdir(parents=True)
     (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
