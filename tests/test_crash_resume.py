@@ -132,6 +132,7 @@ def kill_and_resume(reference, workdir):
     cfg_path = workdir / "config/config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["notebooks"] = {"enabled": False}
+    cfg["fastqc"] = {"enabled": False}  # no FastQC JVM beside each mapping (the small demo has it)
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     report = {}
     t0 = time.monotonic()
