@@ -51,17 +51,33 @@ def small_demo_sheets(workdir, leave_out=LEFT_OUT, overrides=None):
     return list(samples["sample"]), units
 
 
+# Files whose workflow runs take minutes, longest first: under pytest-xdist (`./run tests`)
+# they start first, so that the workers finish together instead of one of them starting
+# the full demo when the other is done. The rest keep their order.
+FIRST = (
+    "test_e2e_ml_demo.py",  # the full 96-sample demo, ~3.5 min
+    "test_slurm.py",  # the small demo, then ~1.5 min of mostly waiting on SLURM
+    "test_privacy.py",  # a pseudonymised run from reads
+    "test_e2e_1000g.py",  # the model on the 1000 Genomes panel with the defaults
+    "test_crash_resume.py",
+    "test_s3.py",
+)
+
+
 def pytest_collection_modifyitems(items):
     """A test that needs the small demo run is end to end, whatever its module says:
     `-m "not e2e"` must never start a workflow run through this fixture."""
     for item in items:
         if "small_demo" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST)))  # stable
 
 
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory):
-    """(workdir, samples, units) of one complete local run of the small demo."""
+    """(workdir, samples, units) of one complete local run of the small demo (under
+    pytest-xdist, one per worker that needs it)."""
     workdir = tmp_path_factory.mktemp("small_demo")
     samples, units = small_demo_sheets(workdir)
     snakemake(workdir)
