@@ -184,8 +184,9 @@ def qc_records():
 
 
 def markdup_inputs(wildcards):
-    """Lane BAMs of one sample (rules/map.smk trim_map) and their Cutadapt JSON reports (for the QC record): one input function, not two (each
-    costs Snakemake signature inspections per job, bench/results/dag.md)."""
+    """Lane BAMs of one sample (rules/map.smk trim_map) and their Cutadapt JSON reports
+    (for the QC record): one input function, not two (each costs Snakemake signature
+    inspections per job, bench/results/dag.md)."""
     s = wildcards.sample
     units = sample_units(s)
     return {

@@ -60,14 +60,18 @@ def fastqc_mb(n_files) -> int:
     return 300 * n_files
 
 
+def mates(reads) -> list[str]:
+    """Read names of a unit's files: R1, R2 when paired, SE when single-end."""
+    return ["R1", "R2"] if len(reads) == 2 else ["SE"]
+
+
 def fastqc_names(sample, unit, raw, trimmed) -> list[tuple[str, str]]:
     """(reads file, report name) of the raw and trimmed reads of one unit. Reports are
     named <sample>.<unit>.<raw|trimmed>.<R1|R2|SE> whatever the user's files are called."""
-    mates = ["R1", "R2"] if len(raw) == 2 else ["SE"]
     return [
         (str(f), f"{sample}.{unit}.{kind}.{mate}")
         for kind, files in (("raw", raw), ("trimmed", trimmed))
-        for f, mate in zip(files, mates, strict=True)
+        for f, mate in zip(files, mates(raw), strict=True)
     ]
 
 
@@ -104,8 +108,7 @@ def trim_map_unit(smk, scratch) -> str | None:
     """The job in `scratch` (a folder of its own): its error message, or None."""
     sample, unit = smk.wildcards.sample, smk.wildcards.unit
     raw = list(smk.input.reads)
-    mates = ["R1", "R2"] if len(raw) == 2 else ["SE"]
-    trimmed = [os.path.join(scratch, f"{unit}.{m}.fastq.gz") for m in mates]
+    trimmed = [os.path.join(scratch, f"{unit}.{m}.fastq.gz") for m in mates(raw)]
     code = trim(
         raw,
         trimmed,
