@@ -11,13 +11,19 @@ from pathlib import Path
 # (bench/results/dag.md). Jobs run in processes of their own; cycles are still collected.
 gc.set_threshold(50_000, 20, 100)
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+# The workflow's own folder, found from this file: in a Snakemake module (README, Deploy)
+# workflow.basedir is the user's folder. Its scripts are imported without writing
+# __pycache__ there, here and in the jobs (the folder may be read-only).
+WORKFLOW_DIR = Path(workflow.current_basedir).parent
+sys.dont_write_bytecode = True
+os.environ.update(PYTHONDONTWRITEBYTECODE="1")
+sys.path.insert(0, str(WORKFLOW_DIR / "scripts"))
 import sheets  # noqa: E402  (scripts/sheets.py: importable, unit-tested)
 import sequence_model  # noqa: E402  (scripts/sequence_model.py: the sequence-only switch)
 import remote  # noqa: E402  (scripts/remote.py: inputs on S3, README "Data on S3")
 from snakemake.settings.types import SharedFSUsage  # noqa: E402
 
-SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
+SCHEMAS = WORKFLOW_DIR / "config" / "schemas"
 
 # Validate before any job runs: a bad config or sheet stops the DAG here.
 try:

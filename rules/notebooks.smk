@@ -19,7 +19,7 @@ NOTEBOOK_OUTPUTS = [f"results/notebooks/{name}.html" for name in NOTEBOOKS]
 # jupyter-nbconvert beside Snakemake's Python first on PATH; kernels over Unix sockets.
 os.environ.update(
     notebook_html.jupyter_environment(
-        os.environ, Path(sys.executable).parent, Path(workflow.basedir) / "notebooks" / "jupyter"
+        os.environ, Path(sys.executable).parent, WORKFLOW_DIR / "notebooks" / "jupyter"
     )
 )
 

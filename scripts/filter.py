@@ -535,4 +535,6 @@ def _main_gather(smk):
 
 
 if "snakemake" in globals():
-    {"filter_chunk": _main_chunk, "filter": _main_gather}[snakemake.rule](snakemake)  # noqa: F821
+    # Which rule by its wildcards, not its name: a module may prefix it (README, Deploy).
+    chunk_job = "chunk" in snakemake.wildcards.keys()  # noqa: F821
+    (_main_chunk if chunk_job else _main_gather)(snakemake)  # noqa: F821

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import skops.io as sio
+from workflow_version import workflow_version
 
 # Types skops does not trust by default that this pipeline legitimately contains.
 # Anything else in a model file is refused by load_model().
@@ -82,7 +83,10 @@ def _canonical_skops(data: bytes) -> bytes:
 
 
 def save_model(model: dict, path):
-    """skops.io.dump the model dict, with reproducible bytes."""
+    """skops.io.dump the model dict, with reproducible bytes and, in its metadata, the
+    workflow's version (scripts/workflow_version.py)."""
+    if isinstance(model.get("metadata"), dict):
+        model = model | {"metadata": model["metadata"] | {"workflow_version": workflow_version()}}
     buf = io.BytesIO()
     sio.dump(model, buf)
     data = buf.getvalue()

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 from qc import read_sample_qc, trimming_table
 from table_io import read_genotypes, read_tsv
+from workflow_version import workflow_version
 
 TRIM = ["reads_in", "reads_out", "reads_removed_share", "adapter_share", "bases_trimmed_share"]
 MAPPING = [
@@ -138,7 +139,9 @@ def _main(smk):
     counts = read_tsv(inp.counts) if "counts" in inp.keys() else None
     assoc = json.loads(Path(inp.assoc).read_text()) if "assoc" in inp.keys() else None
     metrics = json.loads(Path(inp.metrics).read_text()) if "metrics" in inp.keys() else None
-    cohort = headline(counts, genotypes, assoc, metrics, table)
+    cohort = {"workflow_version": workflow_version()} | headline(
+        counts, genotypes, assoc, metrics, table
+    )
     Path(smk.output.cohort).write_text(json.dumps(cohort, indent=2) + "\n")
     with open(smk.log[0], "w") as log:
         log.write(f"samples: {len(table)}\ncolumns: {list(table.columns)}\n")
