@@ -17,7 +17,7 @@ import zipfile
 import model_io
 import pytest
 from conftest import small_demo_sheets
-from helpers import copy_workflow, job_counts, planned_jobs
+from helpers import REPO, copy_workflow, job_counts, planned_jobs
 
 MODULE = """configfile: "config/config.yaml"
 
@@ -32,19 +32,42 @@ module reads2pheno:
 use rule * from reads2pheno{prefix}
 {extra}"""
 
+# What `snakedeploy deploy-workflow` 0.17.1 writes into workflow/Snakefile (its template),
+# the snakefile line aside: github("<owner>/reads2pheno", path="Snakefile", tag="v0.1.0").
+SNAKEDEPLOY = """from snakemake.utils import min_version
+
+
+min_version("6.10.0")
+
+
+configfile: "config/config.yaml"
+
+
+# declare reads2pheno as a module
+module reads2pheno:
+    snakefile:
+        "{snakefile}"
+    config:
+        config
+
+
+# use all rules from reads2pheno
+use rule * from reads2pheno
+"""
+
 # What a user's folder may change: the model job's resources, from their Snakefile.
 OVERRIDE = """
 
 use rule model from reads2pheno as r2p_model with:
-    threads: 1
     resources:
         mem_mb=1234,
 """
 
-# Results that hold the time of their run (or what derives from it): compared without
-# those lines, or not at all (logs and benchmarks are the run's own record).
+# Not compared: the runs' own record (logs, benchmarks).
 SKIP_DIRS = ("results/logs", "results/benchmarks")
-TIMESTAMPED = {".html", ".ipynb"}  # MultiQC, notebooks, the report: dates in the page
+# Nor indexes (their file is), MultiQC's log and page: the page embeds its data compressed,
+# with the date; its data (multiqc_data.json) is compared.
+SKIP = (".bai", ".csi", ".tbi", "multiqc.log", "multiqc_report.html")
 
 
 def user_folder(path, snakefile, prefix=" as r2p_*", extra=""):
@@ -104,25 +127,48 @@ def run_read_only(workflow, user, *args, timeout=1800):
     return proc
 
 
-# A date and time in a page (FastQC, MultiQC, the executed notebooks, the report).
+# A date and time (bcftools' header lines, MultiQC, notebooks, pages).
 STAMP = re.compile(
-    rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+    rb"\d{4}-\d{2}-\d{2}(T| |, )\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
     rb"|\w{3},? \w{3} +\d{1,2},? \d{2}:\d{2}(:\d{2})? \d{4}"
 )
+TMP = re.compile(rb"/tmp\w*/multiqc\.\w+")  # MultiQC's links to the Cutadapt reports
 
 
-def comparable(path):
-    """sha256 of a result, timestamps aside: a zip (FastQC) by its entries' names and
-    bytes, not their times; a page (TIMESTAMPED) with its dates and times blanked."""
+def comparable(path, root, workflow):
+    """sha256 of a result of the run in `root` with the workflow at `workflow`, their
+    folders' paths, temporary folders' names (MultiQC) and timestamps aside: a
+    zip (FastQC) by its entries, not their times; a BAM by its records and header without
+    the @PG lines (samtools merge gives them random IDs); a VCF/BCF as text; an executed
+    notebook by its cells' sources and outputs, without the cell Snakemake injects (paths);
+    any other file with the run's folder and dates blanked."""
     h = hashlib.sha256()
     if path.suffix == ".zip":
         with zipfile.ZipFile(path) as z:
             for info in sorted(z.infolist(), key=lambda i: i.filename):
                 h.update(info.filename.encode() + b"\0" + z.read(info) + b"\0")
-    elif path.suffix in TIMESTAMPED:
-        h.update(STAMP.sub(b"<time>", path.read_bytes()))
+        return h.hexdigest()
+    if path.suffix == ".bam":
+        text = subprocess.run(
+            ["samtools", "view", "-h", "--no-PG", str(path)], capture_output=True, check=True
+        ).stdout
+        data = b"\n".join(line for line in text.splitlines() if not line.startswith(b"@PG"))
+    elif path.name.endswith((".vcf.gz", ".bcf")):
+        data = subprocess.run(
+            ["bcftools", "view", "--no-version", str(path)], capture_output=True, check=True
+        ).stdout
+    elif path.suffix == ".ipynb":
+        cells = json.loads(path.read_text())["cells"]
+        kept = [
+            [c["cell_type"], c["source"], c.get("outputs")]
+            for c in cells
+            if "snakemake preamble start" not in "".join(c["source"])
+        ]
+        data = json.dumps(kept, sort_keys=True).encode()
     else:
-        h.update(path.read_bytes())
+        data = path.read_bytes()
+    data = data.replace(str(root).encode(), b"<run>").replace(str(workflow).encode(), b"<wf>")
+    h.update(TMP.sub(b"<tmp>", STAMP.sub(b"<time>", data)))
     return h.hexdigest()
 
 
@@ -133,17 +179,20 @@ def result_files(root):
     for top in ("resources", "results"):
         for p in sorted((root / top).rglob("*")):
             rel = p.relative_to(root).as_posix()
-            if p.is_file() and not rel.startswith(SKIP_DIRS):
+            if p.is_file() and not rel.startswith(SKIP_DIRS) and not rel.endswith(SKIP):
                 out[rel] = p
     return out
 
 
-def differing(a, b):
-    """Paths in only one of two runs, or whose results differ (comparable())."""
+def differing(a, b, workflow_a, workflow_b):
+    """Paths in only one of two runs, or whose results differ (comparable()); `workflow_a`
+    and `workflow_b`: the workflow's folders of the runs."""
     fa, fb = result_files(a), result_files(b)
     only = sorted(set(fa) ^ set(fb))
     return only + [
-        k for k in sorted(fa.keys() & fb.keys()) if comparable(fa[k]) != comparable(fb[k])
+        k
+        for k in sorted(fa.keys() & fb.keys())
+        if comparable(fa[k], a, workflow_a) != comparable(fb[k], b, workflow_b)
     ]
 
 
@@ -154,9 +203,9 @@ def workflow_copy(tmp_path_factory):
 
 
 def test_dry_run_with_and_without_prefix(workflow_copy, tmp_path):
-    """The module plans the same jobs as the workflow run directly, with and without the
-    `as r2p_*` prefix, and a `use rule ... with:` in the user's Snakefile sets the rule's
-    resources."""
+    """The module plans the same jobs as the workflow run directly: with the `as r2p_*`
+    prefix and a `use rule ... with:` that sets a rule's resources from the user's folder,
+    and in snakedeploy's layout without prefix."""
     snakefile = workflow_copy / "Snakefile"
     small_demo_sheets(tmp_path / "direct")
     direct = planned_jobs(tmp_path / "direct")
@@ -165,12 +214,18 @@ def test_dry_run_with_and_without_prefix(workflow_copy, tmp_path):
     proc = run_read_only(workflow_copy, user, "-n")
     out = proc.stdout + proc.stderr
     assert job_counts(out) == {f"r2p_{rule}": n for rule, n in direct.items()}
-    block = out.split("rule r2p_model:", 1)[1].split("\n\n", 1)[0]
-    assert "mem_mb=1234" in block and "threads: 1" in block, block
+    block = out.split("rule r2p_model:", 1)[1].split("\n[", 1)[0]  # up to the next job
+    assert "mem_mb=1234" in block, block
     version = (workflow_copy / "VERSION").read_text().strip()
     assert f"reads2pheno {version} ({workflow_copy})" in out  # the release, at start
-    plain = user_folder(tmp_path / "plain", snakefile, prefix="")
-    proc = run_read_only(workflow_copy, plain, "-n")
+    # snakedeploy's layout: config/ and profiles/ copied, workflow/Snakefile (its template,
+    # without prefix), pointed at the release's Snakefile by path (README, Deploy).
+    deployed = tmp_path / "deployed"
+    small_demo_sheets(deployed)
+    shutil.copytree(workflow_copy / "profiles", deployed / "profiles")
+    (deployed / "workflow").mkdir()
+    (deployed / "workflow" / "Snakefile").write_text(SNAKEDEPLOY.format(snakefile=snakefile))
+    proc = run_read_only(workflow_copy, deployed, "-n")
     assert job_counts(proc.stdout + proc.stderr) == direct
 
 
@@ -183,7 +238,7 @@ def test_small_demo_as_module_equals_direct_run(small_demo, workflow_copy, tmp_p
     shutil.copytree(workdir / "config", user / "config")
     user_folder(user, workflow_copy / "Snakefile")
     run_read_only(workflow_copy, user)
-    assert differing(workdir, user) == []
+    assert differing(workdir, user, REPO, workflow_copy) == []
     run_read_only(workflow_copy, user, "--report", "results/report.html", timeout=600)
     assert (user / "results/report.html").stat().st_size > 100_000
     version = (workflow_copy / "VERSION").read_text().strip()
