@@ -14,6 +14,12 @@ gc.set_threshold(50_000, 20, 100)
 # The workflow's own folder, found from this file: in a Snakemake module (README, Deploy)
 # workflow.basedir is the user's folder. Its scripts are imported without writing
 # __pycache__ there, here and in the jobs (the folder may be read-only).
+if not isinstance(workflow.current_basedir, os.PathLike):  # github(...), git+file:...
+    raise WorkflowError(
+        f"reads2pheno imports its scripts/ while parsing, so it needs its files on disk, not "
+        f"{workflow.current_basedir}. Fix: clone the release (git clone --branch vX.Y.Z) and "
+        "point the module's snakefile: at that clone's Snakefile (README, Deploy)."
+    )
 WORKFLOW_DIR = Path(workflow.current_basedir).parent
 sys.dont_write_bytecode = True
 os.environ.update(PYTHONDONTWRITEBYTECODE="1")

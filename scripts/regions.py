@@ -168,7 +168,7 @@ def gather(chunks, tsvs, out_bcf, out_tsv) -> dict:
 
 def _main(smk):
     start = time.time()
-    if "chunk" in smk.wildcards.keys():  # regions_chunk (by name, a module may prefix it)
+    if "chunk" in smk.wildcards.keys():  # regions_chunk (not by name: a module may prefix it)
         chunk = smk.input.chunk if smk.params.scatter else None
         counts = restrict_to_regions(
             smk.input.vcf, smk.input.bed, smk.input.fai, smk.output.bcf, smk.output.tsv, chunk
