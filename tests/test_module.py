@@ -167,7 +167,8 @@ def comparable(path, root, workflow):
         data = json.dumps(kept, sort_keys=True).encode()
     else:
         data = path.read_bytes()
-    data = data.replace(str(root).encode(), b"<run>").replace(str(workflow).encode(), b"<wf>")
+    for path, name in ((sys.prefix, b"<venv>"), (root, b"<run>"), (workflow, b"<wf>")):
+        data = data.replace(str(path).encode(), name)  # the venv first: it may be in <wf>
     h.update(TMP.sub(b"<tmp>", STAMP.sub(b"<time>", data)))
     return h.hexdigest()
 
@@ -194,6 +195,14 @@ def differing(a, b, workflow_a, workflow_b):
         for k in sorted(fa.keys() & fb.keys())
         if comparable(fa[k], a, workflow_a) != comparable(fb[k], b, workflow_b)
     ]
+
+
+def first_difference(a, b):
+    """The first line (of at most 300 characters) that differs between two files."""
+    if not (a.is_file() and b.is_file()):
+        return "missing"
+    pairs = zip(a.read_bytes().splitlines(), b.read_bytes().splitlines(), strict=False)
+    return next(((x[:300], y[:300]) for x, y in pairs if x != y), "line count")
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +247,8 @@ def test_small_demo_as_module_equals_direct_run(small_demo, workflow_copy, tmp_p
     shutil.copytree(workdir / "config", user / "config")
     user_folder(user, workflow_copy / "Snakefile")
     run_read_only(workflow_copy, user)
-    assert differing(workdir, user, REPO, workflow_copy) == []
+    different = differing(workdir, user, REPO, workflow_copy)
+    assert not different, [(p, first_difference(workdir / p, user / p)) for p in different]
     run_read_only(workflow_copy, user, "--report", "results/report.html", timeout=600)
     assert (user / "results/report.html").stat().st_size > 100_000
     version = (workflow_copy / "VERSION").read_text().strip()
