@@ -64,3 +64,32 @@ def site_table(site_ids, sites=None) -> pd.DataFrame:
 def read_tsv(path, **kw) -> pd.DataFrame:
     """A TSV written by the workflow: `NA` and empty cells are missing, nothing else."""
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA", ""], **kw)
+
+
+def read_genotype_array(path, columns=None, block: int = 4096):
+    """(g, samples, site IDs) of a genotype parquet without a pandas frame of it: `g` is a
+    samples x sites int8 view (-1 = missing) of a sites-major array, so a site's column is
+    contiguous and a block of sites is one slab. Read `block` columns at a time: the peak
+    is the matrix plus one block, never the 2-3 copies `read_genotypes` makes. `columns`
+    (site IDs) reads those only, in that order."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    sample_col = "sample" if "sample" in names else "__index_level_0__"
+    samples = pd.Index(
+        pf.read(columns=[sample_col]).column(0).to_pylist(), dtype=str, name="sample"
+    ).astype(str)
+    if columns is None:
+        columns = [c for c in names if c not in ("sample", "__index_level_0__")]
+    columns = [str(c) for c in columns]
+    out = np.empty((len(columns), len(samples)), dtype=np.int8)
+    for a in range(0, len(columns), block):
+        batch = pf.read(columns=columns[a : a + block])
+        for i, col in enumerate(batch.columns):
+            values = col.to_numpy(zero_copy_only=False)
+            if col.null_count:  # a nullable writer: NA is missing too
+                values = np.where(col.is_null().to_numpy(zero_copy_only=False), MISSING, values)
+            out[a + i] = values
+        del batch
+    return out.T, samples, pd.Index(columns, dtype=str)
