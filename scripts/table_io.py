@@ -93,3 +93,10 @@ def read_genotype_array(path, columns=None, block: int = 4096):
             out[a + i] = values
         del batch
     return out.T, samples, pd.Index(columns, dtype=str)
+
+
+def read_genotype_frame(path, columns=None) -> pd.DataFrame:
+    """`read_genotypes` (the same frame) over `read_genotype_array`'s array, not copied:
+    about one int8 matrix of memory instead of two or three."""
+    g, samples, site_ids = read_genotype_array(path, columns)
+    return pd.DataFrame(g, index=samples, columns=site_ids, copy=False)
