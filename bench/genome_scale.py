@@ -71,10 +71,20 @@ def cohort(size: int) -> tuple[Path, Path]:
 # ----------------------------------------------------------------------------- workflow
 
 
-def workflow_dir(size: int, vcf: Path, sheet: Path) -> Path:
-    wd = WORK / f"wf{size}"
+# --tiny-model: a forest cheap enough to finish today, so that every job after the model
+# (predictions, their figure, the model notebook, the summary) can be measured at scale;
+# its workdir starts as a copy of the pure-defaults one (only the model and after rerun).
+TINY = {"n_estimators": 20, "max_features": "sqrt", "n_shuffles": 1, "null_estimators": 10}
+
+
+def workflow_dir(size: int, vcf: Path, sheet: Path, tiny: bool = False) -> Path:
+    wd = WORK / (f"wf{size}_tiny" if tiny else f"wf{size}")
+    if tiny and not wd.exists() and (WORK / f"wf{size}").exists():
+        shutil.copytree(WORK / f"wf{size}", wd, symlinks=True,
+                        ignore=shutil.ignore_patterns("model", "predict", "notebooks", "report",
+                                                      "summary.*", "phase*.log"))  # fmt: skip
     (wd / "config").mkdir(parents=True, exist_ok=True)
-    model = {"target": "population", **LIGHT.get(size, {})}
+    model = {"target": "population", **LIGHT.get(size, {}), **(TINY if tiny else {})}
     cfg = {"samples": str(sheet), "input_vcf": str(vcf), "model": model}
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return wd
@@ -107,7 +117,7 @@ PHASE_B = ["results/predict/predictions.tsv", "results/model/metrics.json"]
 MODEL_FREE = [
     "results/association/association.tsv",
     "results/report/variants/filters.png",
-    "results/report/population/pca_population.png",
+    "results/report/population/pca_label.png",
     "results/report/association/manhattan.png",
     "results/notebooks/explore.html",
 ]
@@ -130,17 +140,23 @@ def matrix_shape(wd: Path) -> tuple[int, int]:
     return samples, sites
 
 
-def chunk_records(wd: Path) -> dict:
-    """Records read by each filter chunk (its counts table's first row), by chunk name."""
+def chunk_records(wd: Path, vcf: Path) -> dict:
+    """Records of the input VCF in each calling chunk's BED (what its filter job reads)."""
+    beds = sorted((wd / "results").rglob("chunk*.bed")) or sorted((wd / "results").rglob("*.bed"))
+    cache = wd / "chunk_records.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    q = subprocess.run(["bcftools", "query", "-f", "%CHROM\t%POS\n", str(vcf)],
+                       capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    chrom, pos = np.array(q[0::2]), np.array(q[1::2], dtype=np.int64)
     out = {}
-    for path in (wd / "results" / "filter").rglob("*counts*.tsv"):
-        try:
-            c = pd.read_csv(path, sep="\t", comment="#")
-        except Exception:  # noqa: BLE001
-            continue
-        if "remaining" in c and len(c):
-            first = int(c["remaining"].iloc[0]) + int(c.get("removed", pd.Series([0])).iloc[0])
-            out[path.stem] = first
+    for bed in beds:
+        n = 0
+        for line in bed.read_text().splitlines():
+            c, a, b = line.split("\t")[:3]
+            n += int(((chrom == c) & (pos > int(a)) & (pos <= int(b))).sum())
+        out[bed.stem.split(".")[-1]] = n
+    cache.write_text(json.dumps(out))
     return out
 
 
@@ -230,21 +246,21 @@ def workflow_accuracy(wd: Path):
     return m.get("cv_accuracy")
 
 
-def job_table(wd: Path, since: float) -> tuple[str, pd.DataFrame]:
+def job_table(wd: Path, since: float, vcf: Path) -> tuple[str, pd.DataFrame]:
     b = benchmarks(wd)
     b = b[b["mtime"] >= since]
     if b.empty:
         return "(no job ran)\n", b
     n, m = matrix_shape(wd)
     mat_mb = n * m / 1e6
-    chunks = chunk_records(wd)
+    chunks = chunk_records(wd, vcf)
     rows = []
     for r in b.sort_values("mtime").itertuples():
         reads = mat_mb
         what = f"{n:,} × {m:,}"
-        if r.job.startswith("filter") and r.job != "filter/filter":
-            key = next((k for k in chunks if k.endswith(Path(r.job).name)), None)
-            if key:
+        if r.job.startswith("filter/chunk"):
+            key = r.job.rsplit(".", 1)[-1]
+            if key in chunks:
                 reads, what = n * chunks[key] / 1e6, f"{n:,} × {chunks[key]:,} (VCF chunk)"
         rows.append({"job": r.job, "wall s": f"{r.s:.1f}", "CPU s": f"{r.cpu:.1f}",
                      "peak RSS MB": f"{r.max_rss:,.0f}", "int8 matrix it reads": what,
@@ -261,6 +277,9 @@ def main():
     ap.add_argument("--skip-by-hand", action="store_true")
     ap.add_argument("--skip-workflow", action="store_true")
     ap.add_argument("--fresh", action="store_true")
+    ap.add_argument("--tiny-model", action="store_true", help=f"model {TINY} (wf<size>_tiny)")
+    phases = ["A", "B", "C", "hand"]
+    ap.add_argument("--only", nargs="+", choices=phases, default=phases, help="phases to run")
     args = ap.parse_args()
     vcf, sheet = cohort(args.size)
     records = int(subprocess.run(f"bcftools index -n {vcf}", shell=True, capture_output=True,
@@ -270,7 +289,8 @@ def main():
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
     light = LIGHT.get(args.size)
     lines = [
-        f"## {args.size:,} samples × {records:,} records\n",
+        f"## {args.size:,} samples × {records:,} records"
+        + (f" (tiny model: {TINY})" if args.tiny_model else "") + "\n",
         f"`bench/genome_scale.py --size {args.size}` at {stamp}, commit {head}, 2 cores "
         f"(SHARED with other engineers' jobs: load given per phase). "
         + (f"Lighter CV on both arms: {light['n_estimators']} trees, 5 × {light['cv_repeats']}."
@@ -278,37 +298,44 @@ def main():
         + "\n",
     ]  # fmt: skip
     wf_total = None
-    if not args.skip_workflow:
-        wd = workflow_dir(args.size, vcf, sheet)
+    only = set(args.only)
+    if args.skip_workflow:
+        only -= {"A", "B", "C"}
+    if args.skip_by_hand or args.model_timeout == 0:
+        only -= {"hand"} if args.skip_by_hand else set()
+    if args.model_timeout == 0:
+        only -= {"B"}
+    if only & {"A", "B", "C"}:
+        wd = workflow_dir(args.size, vcf, sheet, args.tiny_model)
         if args.fresh:
             shutil.rmtree(wd / "results", ignore_errors=True)
         t_start = time.time()
-        a = snakemake_phase(wd, PHASE_A, None, wd / "phaseA.log")
-        phases = [("A: filter → matrix → features", a)]
-        if args.model_timeout > 0 and a["finished"]:
+        phases, a, b = [], None, None
+        if "A" in only:
+            a = snakemake_phase(wd, PHASE_A, None, wd / "phaseA.log")
+            phases.append(("A: filter → matrix → features", a))
+        if "B" in only:
             b = snakemake_phase(wd, PHASE_B, args.model_timeout, wd / "phaseB.log")
             phases.append((f"B: model → predictions (cap {args.model_timeout:.0f} s)", b))
-            if b["finished"]:
+            if a and a["finished"] and b["finished"]:
                 wf_total = a["wall"] + b["wall"]
-                c = snakemake_phase(wd, [], None, wd / "phaseC.log")  # `all`
-            else:
-                c = snakemake_phase(wd, MODEL_FREE, None, wd / "phaseC.log")
-        else:
-            c = snakemake_phase(wd, MODEL_FREE, None, wd / "phaseC.log")
-        phases.append(("C: association, report, notebooks, summary", c))
+        if "C" in only:
+            model_done = (wd / "results" / "predict" / "predictions.tsv").exists()
+            c = snakemake_phase(wd, [] if model_done else MODEL_FREE, None, wd / "phaseC.log")
+            phases.append(("C: association, report, notebooks, summary", c))
         lines.append("\n### Workflow phases\n\n" + table(
             [{"phase": p, "wall s": f"{r['wall']:.1f}",
               "outcome": "done" if r["finished"] else ("killed at the cap" if r["killed"]
                                                        else f"failed (rc {r['rc']})"),
               "load 1/5/15 before → after": r["load"]} for p, r in phases],
             ["phase", "wall s", "outcome", "load 1/5/15 before → after"]))  # fmt: skip
-        text, _ = job_table(wd, t_start - 1)
+        text, _ = job_table(wd, t_start - 1, vcf)
         lines.append("\n### Every job (results/benchmarks)\n\n" + text)
         acc = workflow_accuracy(wd)
         lines.append(f"\nWorkflow CV accuracy: {acc if acc is None else f'{acc:.3f}'}"
                      + (f"; ML half (A + B) wall {wf_total:.1f} s.\n" if wf_total else
                         "; ML half not finished (see phase B).\n"))  # fmt: skip
-    if not args.skip_by_hand:
+    if "hand" in only:
         h = by_hand(args.size, vcf, sheet)
         lines.append(
             f"\n### By hand: plink2 + scikit-learn forest\n\nplink2 `{PLINK_FILTERS} "
@@ -326,23 +353,25 @@ def main():
             )
     section = "\n".join(lines)
     print(section)
-    write_section(args.size, section)
+    write_section(
+        f"{args.size} {''.join(sorted(only))}{' tiny' if args.tiny_model else ''}", section
+    )
 
 
-def write_section(size: int, section: str):
-    """Replace this size's section of RESULTS, keep the rest."""
+def write_section(key: str, section: str):
+    """Replace this run's section (size and phases) of RESULTS, keep the rest."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
-    marker = f"<!-- size {size} -->"
+    marker = f"<!-- size {key} -->"
     parts = {}
     intro = "# The ML half at genome scale (issue 22)\n\nSee `bench/genome_scale.py` for how.\n"
     if old:
         chunks = old.split("<!-- size ")
         intro = chunks[0]
         for c in chunks[1:]:
-            key = int(c.split(" -->", 1)[0])
-            parts[key] = "<!-- size " + c
-    parts[size] = f"{marker}\n{section}\n"
-    RESULTS.write_text(intro + "".join(parts[k] for k in sorted(parts)))
+            parts[c.split(" -->", 1)[0]] = "<!-- size " + c
+    parts[key] = f"{marker}\n{section}\n"
+    order = sorted(parts, key=lambda k: (int(k.split()[0]), k))
+    RESULTS.write_text(intro + "".join(parts[k] for k in order))
 
 
 if __name__ == "__main__":
