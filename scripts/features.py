@@ -216,12 +216,19 @@ def select_features_array(g: np.ndarray, site_ids, sites=None, params=None, ploi
 EXACT_PCA_MAX_SAMPLES = 3000
 
 
-def _standardized_blocks(g, cols, mean, sd, dtype, block=BLOCK):
+# Genotypes per block of standardized floats: 2**23 (64 MB in float64, 32 MB in float32).
+FLOAT_BLOCK_GENOTYPES = 2**23
+
+
+def _standardized_blocks(g, cols, mean, sd, dtype):
     """(slice into cols, block) of standardized dosages, missing = 0 (the SNP mean)."""
+    block = max(16, FLOAT_BLOCK_GENOTYPES // max(g.shape[0], 1))
     for a in range(0, len(cols), block):
         sl = slice(a, min(a + block, len(cols)))
         gb = g[:, cols[sl]]
-        z = (gb.astype(dtype) - mean[sl].astype(dtype)) / sd[sl].astype(dtype)
+        z = gb.astype(dtype)
+        z -= mean[sl].astype(dtype)
+        z /= sd[sl].astype(dtype)
         z[gb == MISSING] = 0
         yield sl, z
 
@@ -254,10 +261,10 @@ def pca_array(g: np.ndarray, samples, n: int, seed: int = 0, cols=None, exact=No
     for a in range(0, len(cols), BLOCK):
         gb = g[:, cols[a : a + BLOCK]]
         called = gb != MISSING
-        x = np.where(called, gb, 0).astype(np.int64)
+        x = np.where(called, gb, 0)  # int8: dosages <= 2, squares <= 4
         nc[a : a + BLOCK] = called.sum(axis=0)
-        s1[a : a + BLOCK] = x.sum(axis=0)
-        s2[a : a + BLOCK] = (x * x).sum(axis=0)
+        s1[a : a + BLOCK] = x.sum(axis=0, dtype=np.int64)
+        s2[a : a + BLOCK] = (x * x).sum(axis=0, dtype=np.int64)
     variable = (nc > 0) & (nc * s2 - s1 * s1 > 0)
     cols, nc, s1, s2 = cols[variable], nc[variable], s1[variable], s2[variable]
     mean = s1 / np.maximum(nc, 1)
@@ -286,8 +293,9 @@ def pca_array(g: np.ndarray, samples, n: int, seed: int = 0, cols=None, exact=No
     # Sign: the largest-magnitude loading (V = Zᵀ U / S) of each component positive.
     best = np.zeros(k)
     sign = np.ones(k)
+    dtype = np.float64 if exact else np.float32
     with np.errstate(invalid="ignore", divide="ignore"):
-        for _, z in _standardized_blocks(g, cols, mean, sd, np.float64):
+        for _, z in _standardized_blocks(g, cols, mean, sd, dtype):
             z -= z.mean(axis=0)
             v = (u.T @ z) / np.where(s > 0, s, 1)[:, None]  # (k, block)
             j = np.abs(v).argmax(axis=1)

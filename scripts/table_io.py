@@ -66,7 +66,7 @@ def read_tsv(path, **kw) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA", ""], **kw)
 
 
-def read_genotype_array(path, columns=None, block: int = 4096):
+def read_genotype_array(path, columns=None, block: int = 1024):
     """(g, samples, site IDs) of a genotype parquet without a pandas frame of it: `g` is a
     samples x sites int8 view (-1 = missing) of a sites-major array, so a site's column is
     contiguous and a block of sites is one slab. Read `block` columns at a time: the peak
@@ -92,7 +92,26 @@ def read_genotype_array(path, columns=None, block: int = 4096):
                 values = np.where(col.is_null().to_numpy(zero_copy_only=False), MISSING, values)
             out[a + i] = values
         del batch
+    del pf
+    _release_memory()  # the file's metadata (~5 kB per column) and batches, back to the OS
     return out.T, samples, pd.Index(columns, dtype=str)
+
+
+def _release_memory():
+    """Return freed heap to the OS (pyarrow's pool, glibc's arenas), so that a step's later
+    blocks reuse it instead of stacking on it. Best effort: a no-op where unsupported."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def read_genotype_frame(path, columns=None) -> pd.DataFrame:

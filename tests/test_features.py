@@ -204,6 +204,7 @@ def test_blockwise_equals_whole_matrix(monkeypatch):
     np.testing.assert_allclose(ratios, old.explained_variance_ratio_, rtol=1e-10)
     # Randomized (float32 blocks): the structure PCs to float precision, up to sign.
     monkeypatch.setattr(features, "BLOCK", 64)
+    monkeypatch.setattr(features, "FLOAT_BLOCK_GENOTYPES", 150 * 50)  # blocks of 50 sites
     scores, ratios = features.pca_array(g, df.index, 6, cols=kept_idx, exact=False)
     for i in range(2):
         np.testing.assert_allclose(np.abs(scores.iloc[:, i]), np.abs(want[:, i]), atol=1e-3)
