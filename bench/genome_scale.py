@@ -233,17 +233,12 @@ def forest(prefix: str, sheet: str, trees: int, repeats: int):
 
 
 def workflow_accuracy(wd: Path):
+    """CV accuracy (mean over the folds) of metrics.json, None before the model ran."""
     path = wd / "results" / "model" / "metrics.json"
     if not path.exists():
         return None
     m = json.loads(path.read_text())
-    for key in ("accuracy", "cv"):
-        v = m.get(key)
-        if isinstance(v, dict) and "mean" in v:
-            return v["mean"]
-        if isinstance(v, (int, float)):
-            return v
-    return m.get("cv_accuracy")
+    return m.get("metrics", {}).get("accuracy", {}).get("mean")
 
 
 def job_table(wd: Path, since: float, vcf: Path) -> tuple[str, pd.DataFrame]:
@@ -293,7 +288,9 @@ def main():
         + (f" (tiny model: {TINY})" if args.tiny_model else "") + "\n",
         f"`bench/genome_scale.py --size {args.size}` at {stamp}, commit {head}, 2 cores "
         f"(SHARED with other engineers' jobs: load given per phase). "
-        + (f"Lighter CV on both arms: {light['n_estimators']} trees, 5 × {light['cv_repeats']}."
+        + ("A 20-tree forest (`--tiny-model`): for the jobs after the model only."
+           if args.tiny_model else
+           f"Lighter CV on both arms: {light['n_estimators']} trees, 5 × {light['cv_repeats']}."
            if light else "Full CV on both arms: 500 trees, 5 × 3.")
         + "\n",
     ]  # fmt: skip
@@ -334,7 +331,7 @@ def main():
         acc = workflow_accuracy(wd)
         lines.append(f"\nWorkflow CV accuracy: {acc if acc is None else f'{acc:.3f}'}"
                      + (f"; ML half (A + B) wall {wf_total:.1f} s.\n" if wf_total else
-                        "; ML half not finished (see phase B).\n"))  # fmt: skip
+                        "; ML half: A and B not both run and finished here.\n"))  # fmt: skip
     if "hand" in only:
         h = by_hand(args.size, vcf, sheet)
         lines.append(
