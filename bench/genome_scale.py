@@ -165,8 +165,27 @@ def chunk_records(wd: Path, vcf: Path) -> dict:
 PLINK_FILTERS = "--snps-only just-acgt --max-alleles 2 --maf 0.01 --geno 0.05"
 
 
-def by_hand(size: int, vcf: Path, sheet: Path) -> dict:
+def plink_log_seconds(log: Path) -> float:
+    """Wall of one plink2 run from its log's Start/End time lines."""
+    lines = [x for x in log.read_text().splitlines() if x.startswith(("Start time", "End time"))]
+    fmt = "%a %b %d %H:%M:%S %Y"
+    stamps = [time.mktime(time.strptime(x.split(": ", 1)[1].strip(), fmt)) for x in lines]
+    return stamps[-1] - stamps[0]
+
+
+def by_hand(size: int, vcf: Path, sheet: Path, reuse_plink: bool = False) -> dict:
     hd = WORK / f"hand{size}"
+    if reuse_plink and (hd / "pruned.bed").exists():
+        # The plink2 part of an earlier run (its wall from its logs), the forest anew.
+        plink_wall = sum(plink_log_seconds(hd / f) for f in ("prune.log", "pruned.log"))
+        light = LIGHT.get(size, {})
+        trees, repeats = light.get("n_estimators", 500), light.get("cv_repeats", 3)
+        r = measure([PY, __file__, "--forest", str(hd / "pruned"), str(sheet), str(trees),
+                     str(repeats)], log=hd / "forest.log")  # fmt: skip
+        out = json.loads((hd / "forest.log").read_text().strip().splitlines()[-1])
+        pca = "--pca approx 10" if size > 5000 else "--pca 10"
+        return {**r, **out, "wall": r["wall"] + plink_wall, "plink_wall": plink_wall,
+                "trees": trees, "repeats": repeats, "pca": pca}  # fmt: skip
     shutil.rmtree(hd, ignore_errors=True)
     hd.mkdir(parents=True)
     pca = "--pca approx 10" if size > 5000 else "--pca 10"
@@ -207,7 +226,8 @@ def forest(prefix: str, sheet: str, trees: int, repeats: int):
     x, samples = read_bed(prefix)
     means = np.nanmean(x, axis=0)
     x = np.where(np.isnan(x), means, x)  # no missing in the simulation; a user's mean fill
-    pcs = pd.read_csv(f"{prefix}.eigenvec", sep="\t").set_index("IID")
+    pcs = pd.read_csv(f"{prefix}.eigenvec", sep="\t", dtype={"#IID": str, "IID": str})
+    pcs = pcs.rename(columns=lambda c: c.lstrip("#")).set_index("IID")  # plink2: "#IID"
     x = np.hstack([x, pcs.loc[samples].filter(like="PC").to_numpy(np.float32)])
     labels = pd.read_csv(sheet, sep="\t", dtype=str, keep_default_na=False)
     y = labels.set_index("sample").loc[samples, "population"].to_numpy()
@@ -272,6 +292,7 @@ def main():
     ap.add_argument("--skip-by-hand", action="store_true")
     ap.add_argument("--skip-workflow", action="store_true")
     ap.add_argument("--fresh", action="store_true")
+    ap.add_argument("--reuse-plink", action="store_true", help="by hand: keep plink2's outputs")
     ap.add_argument("--tiny-model", action="store_true", help=f"model {TINY} (wf<size>_tiny)")
     phases = ["A", "B", "C", "hand"]
     ap.add_argument("--only", nargs="+", choices=phases, default=phases, help="phases to run")
@@ -333,12 +354,18 @@ def main():
                      + (f"; ML half (A + B) wall {wf_total:.1f} s.\n" if wf_total else
                         "; ML half: A and B not both run and finished here.\n"))  # fmt: skip
     if "hand" in only:
-        h = by_hand(args.size, vcf, sheet)
+        h = by_hand(args.size, vcf, sheet, args.reuse_plink)
         lines.append(
             f"\n### By hand: plink2 + scikit-learn forest\n\nplink2 `{PLINK_FILTERS} "
             f"--indep-pairwise 50 5 0.8`, `{h['pca']}`; forest {h['trees']} trees, sqrt, "
             f"5 × {h['repeats']} CV on {h['features']:,} pruned SNPs + 10 PCs, refit, "
-            f"{h['predicted']} predictions. Wall **{h['wall']:.1f} s** (forest: read "
+            f"{h['predicted']} predictions. Wall **{h['wall']:.1f} s** ("
+            + (
+                f"plink2 {h['plink_wall']:.0f} s from its logs, an earlier run; "
+                if "plink_wall" in h
+                else ""
+            )
+            + f"forest: read "
             f"{h['load_s']:.1f} s, CV {h['cv_s']:.1f} s, refit + predict "
             f"{h['refit_predict_s']:.1f} s), CPU {h['cpu']:.0f} s, peak RSS "
             f"{h['rss'] / 1e6:,.0f} MB, load {h['load']} at the start, {loadavg()} at the end. "
