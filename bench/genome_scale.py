@@ -280,7 +280,10 @@ def job_table(wd: Path, since: float, vcf: Path) -> tuple[str, pd.DataFrame]:
         rows.append({"job": r.job, "wall s": f"{r.s:.1f}", "CPU s": f"{r.cpu:.1f}",
                      "peak RSS MB": f"{r.max_rss:,.0f}", "int8 matrix it reads": what,
                      "RSS / int8": f"{r.max_rss / reads:.1f}" if reads else "",
-                     "≤ 60 s, ≤ 2 GB": "yes" if r.s <= 60 and r.max_rss <= 2000 else "no",
+                     # Under load the wall is several times the CPU (single-threaded jobs):
+                     # both are given; the CPU is what an idle machine's wall would be near.
+                     "wall ≤ 60 s": "yes" if r.s <= 60 else "no",
+                     "CPU ≤ 60 s, RSS ≤ 2 GB": "yes" if r.cpu <= 60 and r.max_rss <= 2000 else "no",
                      })  # fmt: skip
     return table(rows, list(rows[0])), b
 
