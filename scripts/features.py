@@ -7,6 +7,10 @@ without leaking into the model's cross-validation.
 Matrix convention (scripts/matrix.py): rows = samples, columns = site IDs
 `chrom:pos:ref:alt`, int8 ALT dosage 0..ploidy, -1 = missing. Missing is never 0:
 frequencies and r² use called genotypes only, the PCA imputes the SNP mean.
+
+Memory (issue 22): the step reads the matrix as one int8 array (table_io.read_genotype_array)
+and never makes a float copy of it: statistics, LD pruning and the PCA work on blocks of
+sites, so its peak is about the int8 matrix plus the interpreter and a few blocks.
 """
 
 from pathlib import Path
@@ -29,8 +33,8 @@ from table_io import (  # noqa: F401
 
 # ----------------------------------------------------------------------------- statistics
 
-# Sites per block where a step converts genotypes to floats: a block of 2,048 sites x 10,000
-# samples is 82 MB in float32, against the whole matrix' 8 bytes per genotype in float64.
+# Sites per block of the int8 statistics (bool and int8 temporaries of samples x 2,048
+# bytes); float work has its own blocks (FLOAT_BLOCK_GENOTYPES, r2_band's windows).
 BLOCK = 2048
 
 
