@@ -25,19 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import expit
-from table_io import MISSING, read_genotypes, read_samples, read_sites, site_table
+from table_io import MISSING, read_genotype_array, read_samples, read_sites, site_table
 
 COLUMNS = ["site_id", "chrom", "pos", "ref", "alt", "test", "n", "stat", "p", "or", "beta", "gene",
            "consequence"]  # fmt: skip
 CHI2_MEDIAN = stats.chi2.ppf(0.5, 1)  # 0.4549...
-
-
-def labelled(genotypes: pd.DataFrame, samples: pd.DataFrame, label="label"):
-    """(genotypes of labelled samples, their labels), in matrix order."""
-    labels = samples.set_index("sample")[label].reindex(genotypes.index).fillna("")
-    labels = labels.astype(str).str.strip()
-    keep = labels.to_numpy() != ""
-    return genotypes.loc[keep], labels[keep]
 
 
 def allelic_tests(g: np.ndarray, positive: np.ndarray, ploidy: int = 2) -> pd.DataFrame:
@@ -188,17 +180,43 @@ def lambda_gc(p) -> float:
     return float(np.median(stats.chi2.isf(np.clip(p, 1e-300, 1), 1)) / CHI2_MEDIAN)
 
 
+# Genotypes per block of a test: the tests make a few int64/float64 temporaries per block,
+# never of the whole matrix (2**23 genotypes: 64 MB in int64).
+BLOCK_GENOTYPES = 2**23
+
+
 def associate(genotypes, samples, sites=None, pcs=None, params=None, ploidy=2):
     """(table sorted by genomic position, summary dict) of the per-SNP tests."""
+    g = genotypes.to_numpy(dtype=np.int8, copy=False)
+    return associate_array(g, genotypes.index, genotypes.columns, samples, sites, pcs, params,
+                           ploidy)  # fmt: skip
+
+
+def _blocked(test, g, rows, *args, block=None):
+    """`test` over blocks of columns of g's `rows` (a boolean mask), concatenated: each test
+    is per SNP, so the table is the whole matrix' own."""
+    block = block or max(1, BLOCK_GENOTYPES // max(int(rows.sum()), 1))
+    parts = [test(g[rows, a : a + block], *args) for a in range(0, g.shape[1], block)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def associate_array(g, sample_ids, site_ids, samples, sites=None, pcs=None, params=None,
+                    ploidy=2):  # fmt: skip
+    """`associate` on a (samples, sites) int8 array with its row and column IDs (as
+    `table_io.read_genotype_array` gives it): the labelled rows are taken block by block."""
     params = dict(params or {})
     k = int(params.get("covariates_pcs", 0))
-    g_df, labels = labelled(genotypes, samples)
+    sample_ids = pd.Index(sample_ids, dtype=str, name="sample")
+    site_ids = pd.Index(site_ids, dtype=str)
+    labels = samples.set_index("sample")["label"].reindex(sample_ids).fillna("")
+    labels = labels.astype(str).str.strip()
+    rows = labels.to_numpy() != ""
+    labels = labels[rows]
     if not len(labels):
         raise ValueError("association: no labelled samples (every label is empty)")
     classes = sorted(labels.unique())
     if len(classes) < 2:
         raise ValueError(f"association: only one class among labelled samples: {classes}")
-    g = g_df.to_numpy(dtype=np.int8)
     notes = []
     if len(classes) == 2:
         positive = (labels == classes[1]).to_numpy()
@@ -209,22 +227,22 @@ def associate(genotypes, samples, sites=None, pcs=None, params=None, ploidy=2):
                     f"association: covariates_pcs={k} but only {have} PCs are available "
                     "(raise features.pca_components or lower association.covariates_pcs)"
                 )
-            cov = pcs.reindex(g_df.index).iloc[:, :k]
+            cov = pcs.reindex(labels.index).iloc[:, :k]
             if cov.isna().any().any():
                 raise ValueError("association: PCs missing for some labelled samples")
-            table = logistic_tests(g, positive, cov.to_numpy())
+            table = _blocked(logistic_tests, g, rows, positive, cov.to_numpy())
             test = f"logistic regression + {k} PCs, likelihood-ratio test"
         else:
-            table = allelic_tests(g, positive, ploidy)
+            table = _blocked(allelic_tests, g, rows, positive, ploidy)
             test = "allelic chi2 (Fisher exact when an expected count < 5)"
     else:
         codes = labels.map({c: i for i, c in enumerate(classes)}).to_numpy()
-        table = genotype_class_tests(g, codes, len(classes), ploidy)
+        table = _blocked(genotype_class_tests, g, rows, codes, len(classes), ploidy)
         test = "genotype x class contingency chi2"
         if k > 0:
             notes.append("covariates_pcs ignored: more than two classes")
-    info = site_table(genotypes.columns, sites)
-    table.insert(0, "site_id", list(genotypes.columns))
+    info = site_table(site_ids, sites)
+    table.insert(0, "site_id", list(site_ids))
     for col in ("chrom", "pos", "ref", "alt"):
         table[col] = info[col].to_numpy()
     for col in ("gene", "consequence"):  # sites.tsv: empty without annotation.gff
@@ -267,11 +285,12 @@ def _round(x, digits=6):
 def _main(smk):
     params = dict(smk.params.association)
     ploidy = int(smk.params.ploidy)
-    genotypes = read_genotypes(smk.input.genotypes)
+    # The int8 matrix as one array, no frame: the tests read blocks of its columns.
+    g, sample_ids, site_ids = read_genotype_array(smk.input.genotypes)
     samples = read_samples(smk.input.samples)
     sites = read_sites(smk.input.sites)
     pcs = pd.read_csv(smk.input.pca, sep="\t", dtype={"sample": str}).set_index("sample")
-    table, summary = associate(genotypes, samples, sites, pcs, params, ploidy)
+    table, summary = associate_array(g, sample_ids, site_ids, samples, sites, pcs, params, ploidy)
     Path(smk.output.table).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(smk.output.table, sep="\t", index=False, float_format="%.6g")
     Path(smk.output.summary).write_text(json.dumps(summary, indent=2) + "\n")

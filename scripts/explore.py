@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from plot_style import GREY, colour, plt
-from table_io import MISSING
+from table_io import MISSING, read_genotype_frame
 
 SUMMARY_KEYS = ("explore", "model", "sequence_model")
 
@@ -74,13 +74,47 @@ def _plain(x):
 # ----------------------------------------------------------------------------- matrix
 
 
-def call_rates(genotypes: pd.DataFrame):
-    """(per-sample, per-site) share of called genotypes (not -1) of the matrix."""
-    called = genotypes.to_numpy() != MISSING
+def read_matrix(path, columns=None) -> pd.DataFrame:
+    """The genotype matrix (or its `columns`) as a frame over one int8 array: about the
+    matrix' own size in memory (table_io.read_genotype_frame), at any cohort size."""
+    return read_genotype_frame(path, columns)
+
+
+# Genotypes (samples x sites x folds) the prototype may fit on in all: its features are a
+# seeded, label-free subset of the model's sites when the matrix is larger (issue 22: at
+# 10,000 samples a float copy of every site would take gigabytes and minutes per fold).
+PROTOTYPE_BUDGET = 3e7
+
+
+def prototype_sites(kept, n_samples: int, n_folds: int, seed: int = 0) -> list:
+    """The prototype's sites: all of `kept` when n_folds x n_samples x sites stays within
+    PROTOTYPE_BUDGET, else an evenly seeded random subset of that size (at least 500), in
+    the matrix order. Never chosen by the labels (no leak into the folds)."""
+    kept = list(kept)
+    cap = max(500, int(PROTOTYPE_BUDGET / max(n_folds * n_samples, 1)))
+    if len(kept) <= cap:
+        return kept
+    rng = np.random.default_rng(seed)
+    return [kept[i] for i in np.sort(rng.choice(len(kept), cap, replace=False))]
+
+
+def call_rates(genotypes: pd.DataFrame, block: int = 4096):
+    """(per-sample, per-site) share of called genotypes (not -1) of the matrix, block by
+    block of sites (no matrix-sized temporary)."""
+    g = genotypes.to_numpy()
+    n, m = g.shape
+    per_sample = np.zeros(n, dtype=np.int64)
+    per_site = np.zeros(m, dtype=np.int64)
+    for a in range(0, m, block):
+        called = g[:, a : a + block] != MISSING
+        per_sample += called.sum(axis=1)
+        per_site[a : a + block] = called.sum(axis=0)
     return (
-        pd.Series(called.mean(axis=1), index=genotypes.index, name="call_rate"),
-        pd.Series(called.mean(axis=0), index=genotypes.columns, name="call_rate"),
-    )
+        pd.Series(per_sample / max(m, 1) if m else np.full(n, np.nan), index=genotypes.index,
+                  name="call_rate"),
+        pd.Series(per_site / n if n else np.full(m, np.nan), index=genotypes.columns,
+                  name="call_rate"),
+    )  # fmt: skip
 
 
 def matrix_overview(genotypes: pd.DataFrame, samples: pd.DataFrame) -> dict:

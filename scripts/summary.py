@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 from qc import read_sample_qc, trimming_table
-from table_io import read_genotypes, read_tsv
+from table_io import read_genotype_frame, read_tsv
 from workflow_version import workflow_version
 
 TRIM = ["reads_in", "reads_out", "reads_removed_share", "adapter_share", "bases_trimmed_share"]
@@ -132,7 +132,7 @@ def _main(smk):
     if "oof" in inp.keys():
         oof = read_tsv(inp.oof, dtype={"sample": str, "true": str, "predicted": str})
     predictions = read_tsv(inp.predictions, dtype={"sample": str, "predicted": str})
-    genotypes = read_genotypes(inp.genotypes)
+    genotypes = read_genotype_frame(inp.genotypes)  # one int8 matrix, no pandas copies
     sheet = list(smk.params.samples)
     table = build_summary(samples, trim, mapping, pca, oof, predictions, sheet, genotypes)
     write_summary(table, smk.output.table)

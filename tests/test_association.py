@@ -153,3 +153,20 @@ def test_lambda_gc():
     p = np.random.default_rng(9).uniform(size=20000)
     assert association.lambda_gc(p) == pytest.approx(1.0, abs=0.05)
     assert association.lambda_gc(p / 3) > 1.5
+
+
+@pytest.mark.parametrize("kind", ["allelic", "logistic", "classes"])
+def test_blocks_equal_whole_matrix(kind, monkeypatch):
+    """Issue 22: the tests run on blocks of columns of the labelled rows; the table is the
+    one of the whole matrix at once."""
+    genotypes, samples = cohort(n=200, m=90, n_classes=3 if kind == "classes" else 2)
+    samples.loc[::7, "label"] = ""  # unlabelled rows are skipped in every block
+    params = {"covariates_pcs": 2} if kind == "logistic" else {}
+    rng = np.random.default_rng(1)
+    pcs = pd.DataFrame(rng.normal(size=(200, 2)), index=genotypes.index, columns=["PC1", "PC2"])
+    monkeypatch.setattr(association, "BLOCK_GENOTYPES", 10**9)
+    whole, s_whole = association.associate(genotypes, samples, pcs=pcs, params=params)
+    monkeypatch.setattr(association, "BLOCK_GENOTYPES", 170 * 7)  # 7 columns per block
+    blocks, s_blocks = association.associate(genotypes, samples, pcs=pcs, params=params)
+    pd.testing.assert_frame_equal(blocks, whole)
+    assert s_blocks == s_whole and s_whole["n_samples"] == 200 - 29

@@ -167,3 +167,45 @@ def test_pca_separates_populations_and_handles_missing():
 
 def test_site_id_parsing_allows_colons_in_contig():
     assert features.split_site_id("HLA-A*01:01:100:A:G") == ("HLA-A*01:01", 100, "A", "G")
+
+
+def test_blockwise_equals_whole_matrix(monkeypatch):
+    """Issue 22: the blockwise statistics, LD pruning (slabs of each window, no copy of a
+    contig's columns) and PCA (Gram matrix; randomized above the exact limit) against the
+    old whole-matrix computations: the same sites kept, PCs equal up to float error."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(11)
+    pop = np.repeat([0, 1, 2], 50)
+    g = rng.binomial(2, rng.uniform(0.05, 0.95, (3, 700))[pop]).astype(np.int8)
+    g[:, 1::9] = g[:, 0::9][:, : g[:, 1::9].shape[1]]  # LD to prune
+    g[rng.random(g.shape) < 0.03] = -1
+    g[:, 3] = 2  # monomorphic
+    df = matrix(g)
+    whole = features.site_stats(g, block=g.shape[1])
+    for got, want in zip(features.site_stats(g, block=13), whole, strict=True):
+        np.testing.assert_array_equal(got, want)
+    cols = np.arange(5, 600, 2)  # a subset, in order: read in place, not copied
+    np.testing.assert_array_equal(
+        features.ld_prune(g, whole[1][cols], 0.5, 20, 3, cols),
+        features.ld_prune(g[:, cols].copy(), whole[1][cols], 0.5, 20, 3),
+    )
+    kept, table = features.select_features(df, None, LD)
+    assert (table["reason"] == "ld").sum() >= 50  # 78 copies, some below the call rate
+    # The old PCA: sklearn's exact solver on the whole standardized float64 matrix.
+    kept_idx = df.columns.get_indexer(kept)
+    x = np.where(g[:, kept_idx] < 0, np.nan, g[:, kept_idx])
+    mean, sd = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+    z = np.nan_to_num((x - mean) / sd, nan=0.0)
+    old = PCA(n_components=6, svd_solver="full").fit(z)
+    want = old.transform(z)
+    scores, ratios = features.pca_array(g, df.index, 6, cols=kept_idx)
+    np.testing.assert_allclose(scores.to_numpy(), want, atol=1e-8)
+    np.testing.assert_allclose(ratios, old.explained_variance_ratio_, rtol=1e-10)
+    # Randomized (float32 blocks): the structure PCs to float precision, up to sign.
+    monkeypatch.setattr(features, "BLOCK", 64)
+    monkeypatch.setattr(features, "FLOAT_BLOCK_GENOTYPES", 150 * 50)  # blocks of 50 sites
+    scores, ratios = features.pca_array(g, df.index, 6, cols=kept_idx, exact=False)
+    for i in range(2):
+        np.testing.assert_allclose(np.abs(scores.iloc[:, i]), np.abs(want[:, i]), atol=1e-3)
+    np.testing.assert_allclose(ratios[:2], old.explained_variance_ratio_[:2], rtol=1e-4)

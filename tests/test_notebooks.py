@@ -448,3 +448,15 @@ def test_sequence_model_notebook(small_demo, tmp_path):
     assert summary["numbers"]["baselines.gc_logistic"] == 0.6875
     html = (run / "results/notebooks/sequence_model.html").read_text()
     assert "intergenic" in html and html.count("data:image/png;base64,") >= 1
+
+
+def test_prototype_sites_bounded_and_label_free():
+    """Issue 22: on a large cohort the prototype fits on a seeded subset of the model's
+    sites (in matrix order), so the notebook job stays within its time and memory."""
+    kept = [f"chr1:{i}:A:G" for i in range(50_000)]
+    assert explore.prototype_sites(kept[:700], 2504, 15) == kept[:700]  # 1000G: all
+    sub = explore.prototype_sites(kept, 10_000, 5, seed=3)
+    rank = {s: i for i, s in enumerate(kept)}
+    assert len(sub) == 600 and sub == sorted(sub, key=rank.get)
+    assert sub == explore.prototype_sites(kept, 10_000, 5, seed=3)
+    assert len(explore.prototype_sites(kept, 100_000, 15)) == 500  # the floor
