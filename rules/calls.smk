@@ -6,6 +6,7 @@
 #          merge and call of the cohort are cheap.
 # Then normalised (left-align, split multiallelics), bgzipped and indexed.
 import calls  # scripts/calls.py (scripts/ is on sys.path, rules/common.smk)
+from snakemake.logging import logger
 
 # From a VCF (`input_vcf`) nothing is called and no reference need exist: its header's
 # contigs are chunked for the ML half (filter, regions, matrix) when it is indexed (the
@@ -39,12 +40,27 @@ rule call_chunks:
 
 if CALL_MODE == "joint":
 
+    def joint_bams(wildcards):
+        """Every BAM, for one bcftools mpileup. Evaluated while the DAG is built, when the
+        executor is known: where the jobs run on this machine, a hard open-file limit too
+        low for all BAMs at once stops the run here, before any job; where they run on
+        other nodes (a cluster), this is a warning and each job checks its node's limit."""
+        error = calls.joint_open_files_error(len(SAMPLES), calls.open_files_limit())
+        if error and workflow.local_exec and not workflow.dryrun:
+            raise WorkflowError(error)
+        if error and not JOINT_WARNED:
+            JOINT_WARNED.append(True)
+            logger.warning(f"{error} (A calling job on a node whose limit is too low stops.)")
+        return expand("results/map/{sample}.bam", sample=SAMPLES)
+
+    JOINT_WARNED = []
+
     rule call_chunk:
         input:
             ref=GENOME,
             fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
-            bams=expand("results/map/{sample}.bam", sample=SAMPLES),
+            bams=joint_bams,
             bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
         output:
             temp("results/calls/chunks/{chunk}.bcf"),
@@ -61,8 +77,16 @@ if CALL_MODE == "joint":
             mpileup=config["bcftools"]["mpileup"],
             call=config["bcftools"]["call"],
             ploidy=config["ploidy"],
+            open_files=calls.open_files_needed(len(SAMPLES)),
         shell:
-            "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
+            # One open file per BAM: the soft limit is raised to the hard one; a node
+            # where that is still too low stops with the fixes in the log.
+            "(ulimit -Sn $(ulimit -Hn); set -o pipefail;"
+            " if [ $(ulimit -Sn) != unlimited ] && [ $(ulimit -Sn) -lt {params.open_files} ]; then"
+            " echo 'bcftools mpileup opens every BAM at once: {params.open_files} open files needed,'"
+            ' "hard limit $(ulimit -Hn) on $(hostname). Set bcftools.mode: gvcf or raise it"'
+            " '(README: Large cohorts).' >&2; exit 1; fi;"
+            " bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
             " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
             " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
             " && bcftools index {output:q}) 2> {log:q}"
@@ -112,22 +136,18 @@ else:
         benchmark:
             "results/benchmarks/calls/merge.{chunk}.tsv"
         conda:
-            "../envs/bcftools.yaml"
+            "../envs/gvcf_merge.yaml"
         threads: 1
         resources:
             mem_mb=mem(1000),
         params:
             call=config["bcftools"]["call"],
             ploidy=config["ploidy"],
-        shell:
-            # merge -g fills a sample's hom-ref block into the other samples' variant
-            # sites; call then genotypes all samples together from the merged
-            # likelihoods. Blocks overlapping the chunk start are read (-R), records
-            # are kept by POS (-T) so that no site is emitted by two chunks.
-            "(set -o pipefail; bcftools merge -g {input.ref:q} -R {input.bed:q} -Ou {input.gvcfs:q}"
-            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ou"
-            " | bcftools view -T {input.bed:q} -Ob -o {output:q}"
-            " && bcftools index {output:q}) 2> {log:q}"
+        script:
+            # bcftools merge -g | bcftools call | bcftools view -T, per chunk; the merge
+            # in groups (a tree) when the gVCFs need more open files than the job's hard
+            # limit allows (scripts/calls.py merge_chunk).
+            "../scripts/calls.py"
 
 
 rule gather_calls:
