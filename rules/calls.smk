@@ -6,7 +6,6 @@
 #          merge and call of the cohort are cheap.
 # Then normalised (left-align, split multiallelics), bgzipped and indexed.
 import calls  # scripts/calls.py (scripts/ is on sys.path, rules/common.smk)
-from snakemake.logging import logger
 
 # From a VCF (`input_vcf`) nothing is called and no reference need exist: its header's
 # contigs are chunked for the ML half (filter, regions, matrix) when it is indexed (the
@@ -40,21 +39,6 @@ rule call_chunks:
 
 if CALL_MODE == "joint":
 
-    def joint_bams(wildcards):
-        """Every BAM, for one bcftools mpileup. Evaluated while the DAG is built, when the
-        executor is known: where the jobs run on this machine, a hard open-file limit too
-        low for all BAMs at once stops the run here, before any job; where they run on
-        other nodes (a cluster), this is a warning and each job checks its node's limit."""
-        error = calls.joint_open_files_error(len(SAMPLES), calls.open_files_limit())
-        if error and workflow.local_exec and not workflow.dryrun:
-            raise WorkflowError(error)
-        if error and not JOINT_WARNED:
-            JOINT_WARNED.append(True)
-            logger.warning(f"{error} (A calling job on a node whose limit is too low stops.)")
-        return expand("results/map/{sample}.bam", sample=SAMPLES)
-
-    JOINT_WARNED = []
-
     rule call_chunk:
         input:
             ref=GENOME,
@@ -82,6 +66,7 @@ if CALL_MODE == "joint":
             # One open file per BAM: the soft limit is raised to the hard one; a node
             # where that is still too low stops with the fixes in the log.
             "(ulimit -Sn $(ulimit -Hn); set -o pipefail;"
+            ' echo "open-file limit $(ulimit -Sn), {params.open_files} needed" >&2;'
             " if [ $(ulimit -Sn) != unlimited ] && [ $(ulimit -Sn) -lt {params.open_files} ]; then"
             " echo 'bcftools mpileup opens every BAM at once: {params.open_files} open files needed,'"
             ' "hard limit $(ulimit -Hn) on $(hostname). Set bcftools.mode: gvcf or raise it"'

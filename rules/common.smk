@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 import sheets  # noqa: E402  (scripts/sheets.py: importable, unit-tested)
 import sequence_model  # noqa: E402  (scripts/sequence_model.py: the sequence-only switch)
 import remote  # noqa: E402  (scripts/remote.py: inputs on S3, README "Data on S3")
+from snakemake.logging import logger  # noqa: E402
 from snakemake.settings.types import SharedFSUsage  # noqa: E402
 
 SCHEMAS = Path(workflow.basedir) / "config" / "schemas"
@@ -161,6 +162,25 @@ def fastqc_reports():
 def bamstats_files(exts=BAMSTATS_EXTS):
     """samtools stats/flagstat/idxstats files of all samples (rules/map.smk markdup)."""
     return [f"results/bamstats/{s}.{ext}" for s in SAMPLES for ext in exts]
+
+
+_JOINT_WARNED = []  # joint_bams warns once
+
+
+def joint_bams(wildcards):
+    """Every BAM, for one bcftools mpileup (rules/calls.smk call_chunk, joint mode).
+
+    Evaluated while the DAG is built, when the executor is known: where the jobs run on
+    this machine, a hard open-file limit too low for all BAMs at once stops the run here,
+    before any job; where they run on other nodes (a cluster), this is a warning and each
+    job checks its node's limit (scripts/calls.py joint_open_files_error)."""
+    error = calls.joint_open_files_error(len(SAMPLES), calls.open_files_limit())
+    if error and workflow.local_exec and not workflow.dryrun:
+        raise WorkflowError(error)
+    if error and not _JOINT_WARNED:
+        _JOINT_WARNED.append(True)
+        logger.warning(f"{error} (A calling job on a node whose limit is too low stops.)")
+    return expand("results/map/{sample}.bam", sample=SAMPLES)
 
 
 def get_fastqs(wildcards):
