@@ -8,7 +8,7 @@ gvcf_sample), then the cohort jobs run here exactly as their rules run them, eac
 alone with its peak RSS (the sum over its process tree, bench/run.py measure):
   - joint: one chunk's `bcftools mpileup` of all BAMs | `bcftools call` (rule call_chunk);
   - gvcf: one chunk's merge | call (rule merge_gvcf_chunk, scripts/calls.py merge_chunk),
-    in one merge and as a tree under a hard open-file limit of 1,024;
+    in one merge and as a tree under a hard open-file limit of 256 (5 groups at 1,000);
   - gather: concat | norm | sort of the chunk (rule gather_calls).
 ml: the steps after calling, run by the workflow itself from a simulated VCF (bench/simvcf.py,
 `input_vcf`, N samples x 20,000 SNPs, 4 chunks, a small model); the figures are the jobs'
@@ -36,6 +36,7 @@ from run import PY, WORK, ensure_sim_vcf, loadavg, mb, measure, table  # noqa: E
 CONTIG, LENGTH, N_SNPS, READ, STEP = "chr1", 20_000, 40, 100, 25  # depth READ / STEP = 4
 MPILEUP = "--min-MQ 20 --min-BQ 20 --max-depth 10000"  # config/config.yaml defaults
 CALL = "--multiallelic-caller --variants-only"
+TREE_LIMIT = 256  # the gvcf tree is also run as if the hard open-file limit were this
 
 
 # ----------------------------------------------------------------------------- calling data
@@ -95,8 +96,9 @@ def write_gvcfs(d: Path, ref: Path, bams: list[Path]) -> list[Path]:
         ' 2>/dev/null && bcftools index -f "$2"'
     )
     args = "".join(f"{b}\n{g}\n" for b, g in todo)
-    subprocess.run(["xargs", "-n", "2", "-P", "2", "bash", "-c", script, "_"], input=args,
-                   text=True, check=True)  # fmt: skip
+    if todo:
+        subprocess.run(["xargs", "-n", "2", "-P", "2", "bash", "-c", script, "_"], input=args,
+                       text=True, check=True)  # fmt: skip
     return gvcfs
 
 
@@ -138,9 +140,9 @@ def calling(n: int) -> list[dict]:
     csv.write_text("".join(f"{g}\n" for g in gvcfs))
     env_py = f"PYTHONPATH={REPO / 'scripts'} {PY}"
     step("merge_gvcf_chunk (one merge)", f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {flat} 0", flat)
-    if n > 1024 - 16:
-        step("merge_gvcf_chunk (tree, limit 1,024)",
-             f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {tree} 1024", tree)  # fmt: skip
+    if n > TREE_LIMIT - 16:
+        step(f"merge_gvcf_chunk (tree, hard limit {TREE_LIMIT})",
+             f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {tree} {TREE_LIMIT}", tree)  # fmt: skip
         same = records(flat) == records(tree)
         rows[-1]["records"] += f" (= one merge: {same})"
     gathered = d / "cohort.vcf.gz"
@@ -208,8 +210,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, nargs="+", default=[100, 1000, 5000])
     ap.add_argument("--part", nargs="+", default=["calling", "ml"])
+    ap.add_argument("--rows", default="rows.json", help="figures kept here between runs")
     args = ap.parse_args()
-    out = WORK / "cohort_steps" / "rows.json"
+    out = WORK / "cohort_steps" / args.rows
     out.parent.mkdir(parents=True, exist_ok=True)
     done = json.loads(out.read_text()) if out.exists() else {}
     for part in args.part:

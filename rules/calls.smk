@@ -56,7 +56,9 @@ if CALL_MODE == "joint":
             "../envs/bcftools.yaml"
         threads: 1
         resources:
-            mem_mb=mem(1000),
+            # The chunk's contig sequence (bcftools loads a whole contig: up to ~250 MB
+            # on a human genome) + ~0.1 MB per BAM measured, x2 (bench/cohort_steps.py).
+            mem_mb=mem(1000, per_1000_samples_mb=200),
         params:
             mpileup=config["bcftools"]["mpileup"],
             call=config["bcftools"]["call"],
@@ -124,7 +126,8 @@ else:
             "../envs/gvcf_merge.yaml"
         threads: 1
         resources:
-            mem_mb=mem(1000),
+            # ~0.26 MB per gVCF measured in one merge, x2 (bench/cohort_steps.py).
+            mem_mb=mem(1000, per_1000_samples_mb=500),
         params:
             call=config["bcftools"]["call"],
             ploidy=config["ploidy"],
@@ -150,7 +153,9 @@ rule gather_calls:
         "../envs/bcftools.yaml"
     threads: 2
     resources:
-        mem_mb=mem(1000),
+        # bcftools sort's buffer (768 MB by default, then it spills to disk) and
+        # norm's contig sequence: not the cohort size.
+        mem_mb=mem(1500),
     shell:
         # Normalise after the gather: left-aligning may move an indel across
         # a chunk boundary, which per-chunk norm would leave unsorted.

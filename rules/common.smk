@@ -1,5 +1,6 @@
 # Sheet loading, validation and the get_* input functions shared by all rules.
 import gc
+import math
 import os
 import sys
 from pathlib import Path
@@ -127,9 +128,30 @@ wildcard_constraints:
     chunk=r"\d+",
 
 
-def mem(base_mb):
-    """mem_mb that grows with each retry: base, 2x base, ..."""
-    return lambda wildcards, attempt: base_mb * attempt
+def mem(base_mb, per_1000_samples_mb=0, per_input_mb=0, inputs=None):
+    """mem_mb of a rule's jobs, grown with each retry (1x, 2x, 3x, ...):
+
+        (base_mb + per_1000_samples_mb x samples / 1,000 + per_input_mb x input MB) x attempt
+
+    The samples term is known when the DAG is built; the input term (MB of the job's
+    input files, or of its `inputs` only: names of input entries) when the job is about to
+    run, for steps whose memory follows the sites x samples of the data, which no count
+    gives in advance (missing files count 0). The cohort steps' slopes are measured by
+    bench/cohort_steps.py (bench/results/cohort_steps.md, README: Large cohorts)."""
+    fixed = base_mb + per_1000_samples_mb * len(SAMPLES) / 1000
+    if not per_input_mb:
+        need = math.ceil(fixed)
+        return lambda wildcards, attempt: need * attempt
+
+    def scaled(wildcards, input, attempt):
+        files = list(input)
+        if inputs is not None:
+            named = [getattr(input, name) for name in inputs]
+            files = [f for v in named for f in ([v] if isinstance(v, str) else v)]
+        size = sum(os.path.getsize(f) for f in files if os.path.exists(f)) / 2**20
+        return math.ceil(fixed + per_input_mb * size) * attempt
+
+    return scaled
 
 
 def sample_units(sample):
