@@ -102,14 +102,14 @@ def write_gvcfs(d: Path, ref: Path, bams: list[Path]) -> list[Path]:
     return gvcfs
 
 
-def calling(n: int) -> list[dict]:
+def calling(n: int, gvcf=True) -> list[dict]:
     d = WORK / "cohort_steps" / f"calling{n}"
     d.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     bams = write_bams(d, n)
     ref = d.parent / "ref.fa"
     t_bam = time.perf_counter() - t0
-    gvcfs = write_gvcfs(d, ref, bams)
+    gvcfs = write_gvcfs(d, ref, bams) if gvcf else []
     t_gvcf = time.perf_counter() - t0 - t_bam
     print(f"{n}: BAMs {t_bam:.0f} s, gVCFs {t_gvcf:.0f} s", flush=True)
     bed = d / "chunk.bed"
@@ -139,8 +139,9 @@ def calling(n: int) -> list[dict]:
     csv = d / "gvcfs.list"
     csv.write_text("".join(f"{g}\n" for g in gvcfs))
     env_py = f"PYTHONPATH={REPO / 'scripts'} {PY}"
-    step("merge_gvcf_chunk (one merge)", f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {flat} 0", flat)
-    if n > TREE_LIMIT - 16:
+    if gvcf:
+        step("merge_gvcf_chunk (one merge)", f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {flat} 0", flat)
+    if gvcf and n > TREE_LIMIT - 16:
         step(f"merge_gvcf_chunk (tree, hard limit {TREE_LIMIT})",
              f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {tree} {TREE_LIMIT}", tree)  # fmt: skip
         same = records(flat) == records(tree)
@@ -210,6 +211,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, nargs="+", default=[100, 1000, 5000])
     ap.add_argument("--part", nargs="+", default=["calling", "ml"])
+    ap.add_argument("--joint-only", action="store_true", help="calling: no gVCFs (5,000)")
     ap.add_argument("--rows", default="rows.json", help="figures kept here between runs")
     args = ap.parse_args()
     out = WORK / "cohort_steps" / args.rows
@@ -217,7 +219,10 @@ def main():
     done = json.loads(out.read_text()) if out.exists() else {}
     for part in args.part:
         for n in args.samples:
-            done[f"{part}{n}"] = (calling if part == "calling" else ml)(n)
+            if part == "calling":
+                done[f"{part}{n}"] = calling(n, gvcf=not args.joint_only)
+            else:
+                done[f"{part}{n}"] = ml(n)
             out.write_text(json.dumps(done, indent=1))
     for key, rows in done.items():
         print(f"\n## {key}\n\n" + table(rows, list(dict.fromkeys(k for r in rows for k in r))))
