@@ -44,7 +44,9 @@ def reference(d: Path, rng) -> Path:
     ref = d / "ref.fa"
     if not Path(f"{ref}.fai").exists():
         seq = "".join(rng.choice(list("ACGT"), LENGTH))
-        ref.write_text(f">{CONTIG}\n" + "\n".join(seq[i : i + 60] for i in range(0, LENGTH, 60)) + "\n")
+        ref.write_text(
+            f">{CONTIG}\n" + "\n".join(seq[i : i + 60] for i in range(0, LENGTH, 60)) + "\n"
+        )
         subprocess.run(["samtools", "faidx", str(ref)], check=True)
     return ref
 
@@ -56,7 +58,9 @@ def write_bams(d: Path, n: int, seed=1) -> list[Path]:
     rng = np.random.default_rng(seed)
     ref = reference(d.parent, np.random.default_rng(0))
     seq = "".join(line.strip() for line in ref.read_text().splitlines()[1:])
-    sites = np.sort(np.random.default_rng(2).choice(np.arange(200, LENGTH - 200), N_SNPS, replace=False))
+    sites = np.sort(
+        np.random.default_rng(2).choice(np.arange(200, LENGTH - 200), N_SNPS, replace=False)
+    )
     alt = {int(p): "ACGT"[("ACGT".index(seq[p]) + 1) % 4] for p in sites}
     af = np.random.default_rng(3).beta(0.5, 2.0, N_SNPS)
     header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": CONTIG, "LN": LENGTH}]}
@@ -127,20 +131,27 @@ def calling(n: int, gvcf=True) -> list[dict]:
         print(rows[-1], flush=True)
 
     joint = d / "joint.bcf"
-    step("call_chunk (joint)",
-         f"bcftools mpileup -f {ref} -R {bed} -a FORMAT/AD,FORMAT/DP {MPILEUP} -Ou -b {d}/bams.list"
-         f" | bcftools call --ploidy 2 -a FORMAT/GQ {CALL} -Ob -o {joint} && bcftools index -f {joint}",
-         joint)  # fmt: skip
+    step(
+        "call_chunk (joint)",
+        f"bcftools mpileup -f {ref} -R {bed} -a FORMAT/AD,FORMAT/DP {MPILEUP} -Ou -b {d}/bams.list"
+        f" | bcftools call --ploidy 2 -a FORMAT/GQ {CALL} -Ob -o {joint}"
+        f" && bcftools index -f {joint}",
+        joint,
+    )
     merge = (
-        "import sys, calls; calls.merge_chunk(open(sys.argv[1]).read().split(), sys.argv[2], sys.argv[3],"
-        f" sys.argv[4], 2, {CALL!r}, sys.stderr, int(sys.argv[5]) or None)"
+        "import sys, calls; a = sys.argv; calls.merge_chunk(open(a[1]).read().split(), a[2], a[3],"
+        f" a[4], 2, {CALL!r}, sys.stderr, int(a[5]) or None)"
     )
     flat, tree = d / "gvcf.bcf", d / "gvcf_tree.bcf"
     csv = d / "gvcfs.list"
     csv.write_text("".join(f"{g}\n" for g in gvcfs))
     env_py = f"PYTHONPATH={REPO / 'scripts'} {PY}"
     if gvcf:
-        step("merge_gvcf_chunk (one merge)", f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {flat} 0", flat)
+        step(
+            "merge_gvcf_chunk (one merge)",
+            f'{env_py} -c "{merge}" {csv} {ref} {bed} {flat} 0',
+            flat,
+        )
     if gvcf and n > TREE_LIMIT - 16:
         step(f"merge_gvcf_chunk (tree, hard limit {TREE_LIMIT})",
              f"{env_py} -c \"{merge}\" {csv} {ref} {bed} {tree} {TREE_LIMIT}", tree)  # fmt: skip
