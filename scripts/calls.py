@@ -226,10 +226,10 @@ PYSAM_MERGE = (
 
 def merge_cmd(ref, bed, inputs_list, out_args):
     """`bcftools merge -g` (pysam's) of the gVCFs listed in the file `inputs_list`,
-    reading the blocks that overlap the chunk `bed`."""
+    reading the blocks that overlap the chunk `bed` (one gVCF too: a cohort of one)."""
     q = shlex.quote
     return (
-        f"{q(sys.executable)} -c {q(PYSAM_MERGE)} -g {q(str(ref))} -R {q(str(bed))}"
+        f"{q(sys.executable)} -c {q(PYSAM_MERGE)} --force-single -g {q(str(ref))} -R {q(str(bed))}"
         f" -l {q(str(inputs_list))} {out_args}"
     )
 
@@ -243,6 +243,9 @@ def merge_tree(gvcfs, ref, bed, scratch, width, run):
     while width is not None and len(files) > width:
         merged = []
         for i, group in enumerate(groups(files, width)):
+            if len(group) == 1:  # nothing to merge: to the next level as it is
+                merged.append(group[0])
+                continue
             out = Path(scratch) / f"level{level}.{i}.bcf"
             listed = out.with_suffix(".list")
             listed.write_text("".join(f"{g}\n" for g in group))

@@ -56,6 +56,10 @@ def test_merge_tree_levels(tmp_path):
     first = [(tmp_path / f"level0.{i}.list").read_text().split() for i in range(7)]
     assert sum(first, []) == [f"s{i}.g.bcf" for i in range(25)]
     assert all(len(g) <= 4 for g in first)
+    # 3 gVCFs, 2 at a time: one merge of 2, the third left as it is.
+    ran.clear()
+    files = calls.merge_tree(["a", "b", "c"], "ref.fa", "0.bed", tmp_path, 2, ran.append)
+    assert len(ran) == 1 and files == [str(tmp_path / "level0.0.bcf"), "c"]
     assert calls.merge_tree(["a", "b"], "ref.fa", "0.bed", tmp_path, 4, ran.append) == ["a", "b"]
     assert calls.merge_tree(["a", "b"], "ref.fa", "0.bed", tmp_path, None, ran.append) == ["a", "b"]
 
