@@ -6,8 +6,8 @@ BED of one or more intervals. The ML half (filter, regions, matrix) is scattered
 same chunks. From an `input_vcf`, the chunks split the contigs of its header, when every
 contig there has a length and the VCF is indexed (else one chunk streams the whole VCF).
 
-Calling opens one file per sample at once (README "Large cohorts"): every calling job
-raises its soft open-file limit to the hard one. Joint mode needs one file per BAM in one
+Calling opens one file per sample at once (README "Large cohorts"): the jobs that do
+raise their soft open-file limit to the hard one. Joint mode needs one file per BAM in one
 `bcftools mpileup` and is refused beyond that (joint_open_files_error); gvcf mode merges
 in groups through intermediate multi-sample gVCFs, a tree of merges (merge_chunk).
 """
