@@ -44,7 +44,7 @@ if CALL_MODE == "joint":
             ref=GENOME,
             fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
-            bams=expand("results/map/{sample}.bam", sample=SAMPLES),
+            bams=joint_bams,
             bais=expand("results/map/{sample}.bam.bai", sample=SAMPLES),
         output:
             temp("results/calls/chunks/{chunk}.bcf"),
@@ -56,13 +56,24 @@ if CALL_MODE == "joint":
             "../envs/bcftools.yaml"
         threads: 1
         resources:
-            mem_mb=mem(1000),
+            # The chunk's contig sequence (bcftools loads a whole contig: up to ~250 MB
+            # on a human genome) + ~0.1 MB per BAM measured, x2 (bench/cohort_steps.py).
+            mem_mb=mem(1000, per_1000_samples_mb=200),
         params:
             mpileup=config["bcftools"]["mpileup"],
             call=config["bcftools"]["call"],
             ploidy=config["ploidy"],
+            open_files=calls.open_files_needed(len(SAMPLES)),
         shell:
-            "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
+            # One open file per BAM: the soft limit is raised to the hard one; a node
+            # where that is still too low stops with the fixes in the log.
+            "(ulimit -Sn $(ulimit -Hn); set -o pipefail;"
+            ' echo "open-file limit $(ulimit -Sn), {params.open_files} needed" >&2;'
+            " if [ $(ulimit -Sn) != unlimited ] && [ $(ulimit -Sn) -lt {params.open_files} ]; then"
+            " echo 'bcftools mpileup opens every BAM at once: {params.open_files} open files needed,'"
+            ' "hard limit $(ulimit -Hn) on $(hostname). Set bcftools.mode: gvcf or raise it"'
+            " '(README: Large cohorts).' >&2; exit 1; fi;"
+            " bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
             " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
             " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
             " && bcftools index {output:q}) 2> {log:q}"
@@ -112,22 +123,19 @@ else:
         benchmark:
             "results/benchmarks/calls/merge.{chunk}.tsv"
         conda:
-            "../envs/bcftools.yaml"
+            "../envs/gvcf_merge.yaml"
         threads: 1
         resources:
-            mem_mb=mem(1000),
+            # ~0.26 MB per gVCF measured in one merge, x2 (bench/cohort_steps.py).
+            mem_mb=mem(1000, per_1000_samples_mb=500),
         params:
             call=config["bcftools"]["call"],
             ploidy=config["ploidy"],
-        shell:
-            # merge -g fills a sample's hom-ref block into the other samples' variant
-            # sites; call then genotypes all samples together from the merged
-            # likelihoods. Blocks overlapping the chunk start are read (-R), records
-            # are kept by POS (-T) so that no site is emitted by two chunks.
-            "(set -o pipefail; bcftools merge -g {input.ref:q} -R {input.bed:q} -Ou {input.gvcfs:q}"
-            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ou"
-            " | bcftools view -T {input.bed:q} -Ob -o {output:q}"
-            " && bcftools index {output:q}) 2> {log:q}"
+        script:
+            # bcftools merge -g | bcftools call | bcftools view -T, per chunk; the merge
+            # in groups (a tree) when the gVCFs need more open files than the job's hard
+            # limit allows (scripts/calls.py merge_chunk).
+            "../scripts/calls.py"
 
 
 rule gather_calls:
@@ -145,7 +153,9 @@ rule gather_calls:
         "../envs/bcftools.yaml"
     threads: 2
     resources:
-        mem_mb=mem(1000),
+        # bcftools sort's buffer (768 MB by default, then it spills to disk) and
+        # norm's contig sequence: not the cohort size.
+        mem_mb=mem(1500),
     shell:
         # Normalise after the gather: left-aligning may move an indel across
         # a chunk boundary, which per-chunk norm would leave unsorted.

@@ -1,5 +1,6 @@
 # Sheet loading, validation and the get_* input functions shared by all rules.
 import gc
+import math
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ sys.path.insert(0, str(WORKFLOW_DIR / "scripts"))
 import sheets  # noqa: E402  (scripts/sheets.py: importable, unit-tested)
 import sequence_model  # noqa: E402  (scripts/sequence_model.py: the sequence-only switch)
 import remote  # noqa: E402  (scripts/remote.py: inputs on S3, README "Data on S3")
+from snakemake.logging import logger  # noqa: E402
 from snakemake.settings.types import SharedFSUsage  # noqa: E402
 
 SCHEMAS = WORKFLOW_DIR / "config" / "schemas"
@@ -138,9 +140,30 @@ wildcard_constraints:
     chunk=r"\d+",
 
 
-def mem(base_mb):
-    """mem_mb that grows with each retry: base, 2x base, ..."""
-    return lambda wildcards, attempt: base_mb * attempt
+def mem(base_mb, per_1000_samples_mb=0, per_input_mb=0, inputs=None):
+    """mem_mb of a rule's jobs, grown with each retry (1x, 2x, 3x, ...):
+
+        (base_mb + per_1000_samples_mb x samples / 1,000 + per_input_mb x input MB) x attempt
+
+    The samples term is known when the DAG is built; the input term (MB of the job's
+    input files, or of its `inputs` only: names of input entries) when the job is about to
+    run, for steps whose memory follows the sites x samples of the data, which no count
+    gives in advance (missing files count 0). The cohort steps' slopes are measured by
+    bench/cohort_steps.py (bench/results/cohort_steps.md, README: Large cohorts)."""
+    fixed = base_mb + per_1000_samples_mb * len(SAMPLES) / 1000
+    if not per_input_mb:
+        need = math.ceil(fixed)
+        return lambda wildcards, attempt: need * attempt
+
+    def scaled(wildcards, input, attempt):
+        files = list(input)
+        if inputs is not None:
+            named = [getattr(input, name) for name in inputs]
+            files = [f for v in named for f in ([v] if isinstance(v, str) else v)]
+        size = sum(os.path.getsize(f) for f in files if os.path.exists(f)) / 2**20
+        return math.ceil(fixed + per_input_mb * size) * attempt
+
+    return scaled
 
 
 def sample_units(sample):
@@ -173,6 +196,25 @@ def fastqc_reports():
 def bamstats_files(exts=BAMSTATS_EXTS):
     """samtools stats/flagstat/idxstats files of all samples (rules/map.smk markdup)."""
     return [f"results/bamstats/{s}.{ext}" for s in SAMPLES for ext in exts]
+
+
+_JOINT_WARNED = []  # joint_bams warns once
+
+
+def joint_bams(wildcards):
+    """Every BAM, for one bcftools mpileup (rules/calls.smk call_chunk, joint mode).
+
+    Evaluated while the DAG is built, when the executor is known: where the jobs run on
+    this machine, a hard open-file limit too low for all BAMs at once stops the run here,
+    before any job; where they run on other nodes (a cluster), this is a warning and each
+    job checks its node's limit (scripts/calls.py joint_open_files_error)."""
+    error = calls.joint_open_files_error(len(SAMPLES), calls.open_files_limit())
+    if error and workflow.local_exec and not workflow.dryrun:
+        raise WorkflowError(error)
+    if error and not _JOINT_WARNED:
+        _JOINT_WARNED.append(True)
+        logger.warning(f"{error} (A calling job on a node whose limit is too low stops.)")
+    return expand("results/map/{sample}.bam", sample=SAMPLES)
 
 
 def get_fastqs(wildcards):

@@ -15,7 +15,9 @@ rule features:
         "../envs/python.yaml"
     threads: 1
     resources:
-        mem_mb=mem(2000),
+        # The matrix as floats: 2,721 MB at 5,000 x 14,805 sites (25.6 MB parquet), 943 MB
+        # at 1,000 (bench/results/cohort_steps.md).
+        mem_mb=mem(2000, per_input_mb=40, inputs=["genotypes"]),
     params:
         features=config["features"],
         ploidy=config["ploidy"],

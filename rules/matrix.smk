@@ -24,7 +24,10 @@ rule matrix:
         "../envs/python.yaml"
     threads: 1
     resources:
-        mem_mb=mem(2000),
+        # The interpreter and pyarrow's cost per site column, + 5x the chunks' int8
+        # dosages (N x sites bytes): 4.6x measured at 2,000 x 73,783 (bench/results/
+        # ml_half.md); 234 MB at 1,000 x 14,768 (bench/results/cohort_steps.md).
+        mem_mb=mem(2000, per_input_mb=5, inputs=["npzs"]),
     params:
         target=config["model"]["target"],
         ploidy=config["ploidy"],

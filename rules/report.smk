@@ -23,7 +23,10 @@ rule summary:
         "../envs/report.yaml"
     threads: 1
     resources:
-        mem_mb=mem(1000),
+        # 1.1 GB measured at 100 and at 1,000 samples x 15,000 sites (bench/results/
+        # cohort_steps.md), + 3x the genotype matrix it reads (int8 in memory, ~1.2x
+        # its parquet).
+        mem_mb=mem(2000, per_input_mb=3, inputs=["genotypes"]),
     params:
         samples=SAMPLES,
     script:

@@ -5,11 +5,21 @@ the fewest chunks of at most that size. A chunk may span contig ends, so one chu
 BED of one or more intervals. The ML half (filter, regions, matrix) is scattered over the
 same chunks. From an `input_vcf`, the chunks split the contigs of its header, when every
 contig there has a length and the VCF is indexed (else one chunk streams the whole VCF).
+
+Calling opens one file per sample at once (README "Large cohorts"): the jobs that do
+raise their soft open-file limit to the hard one. Joint mode needs one file per BAM in one
+`bcftools mpileup` and is refused beyond that (joint_open_files_error); gvcf mode merges
+in groups through intermediate multi-sample gVCFs, a tree of merges (merge_chunk).
 """
 
 import gzip
 import math
 import re
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 CONTIG_FIELD = re.compile(r'([A-Za-z_]+)=("[^"]*"|[^,]*)')
@@ -145,5 +155,162 @@ def write_chunks(source, outputs):
         Path(path).write_text("".join(f"{c}\t{s}\t{e}\n" for c, s, e in intervals))
 
 
+# ----------------------------------------------------------------------- open files
+# Files a bcftools mpileup or merge holds open besides one per input (BAM or gVCF):
+# measured 6 (stdin, stdout, stderr, the reference, its index and the regions file: 11
+# or 40 BAMs or gVCFs need 17 or 46), with room to spare.
+OPEN_FILES_BESIDES_INPUTS = 16
+
+
+def open_files_limit(raise_soft=False):
+    """This process's hard open-file limit (RLIMIT_NOFILE), None when unlimited; with
+    `raise_soft`, its soft limit is first raised to it (as `ulimit -Sn $(ulimit -Hn)`),
+    and so is every process it starts."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if raise_soft and soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return None if hard == resource.RLIM_INFINITY else hard
+
+
+def open_files_needed(n_inputs):
+    """Open files of one bcftools process over `n_inputs` BAMs or gVCFs."""
+    return n_inputs + OPEN_FILES_BESIDES_INPUTS
+
+
+def joint_open_files_error(n_samples, limit, where="on this machine"):
+    """Why joint calling of `n_samples` BAMs cannot run under the hard open-file `limit`
+    (None: unlimited), with the fixes; None when it can."""
+    need = open_files_needed(n_samples)
+    if limit is None or need <= limit:
+        return None
+    return (
+        f"bcftools.mode joint: bcftools mpileup opens all {n_samples} BAMs at once and needs "
+        f"{need} open files, but the hard open-file limit {where} is {limit} (`ulimit -Hn`; "
+        "calling jobs raise their soft limit to it). Either set bcftools.mode: gvcf, which "
+        "merges the samples' gVCFs in groups that fit any limit (README: Large cohorts), or "
+        f"raise the hard limit to at least {need} (`ulimit -Hn {need}` as root, nofile in "
+        "/etc/security/limits.conf, or LimitNOFILE for a service; on a cluster, ask for "
+        "nodes that allow it)."
+    )
+
+
+def fan_in(limit):
+    """How many gVCFs one merge may open under the open-file `limit` (None: all)."""
+    if limit is None:
+        return None
+    if limit - OPEN_FILES_BESIDES_INPUTS < 2:
+        raise SystemExit(
+            f"open-file limit {limit}: too low to merge even two gVCFs at once (needs "
+            f"{open_files_needed(2)}); raise it with `ulimit -n`"
+        )
+    return limit - OPEN_FILES_BESIDES_INPUTS
+
+
+def groups(items, size):
+    """`items` in order, cut into the fewest runs of at most `size`, of near-equal length."""
+    n = math.ceil(len(items) / size)
+    bounds = [round(len(items) * i / n) for i in range(n + 1)]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+# ----------------------------------------------------------------------- gVCF merge
+# bcftools merge -g of the pysam in requirements.txt (htslib 1.2x): Debian's and the
+# conda env's 1.16 leave a sample missing at the last base of its hom-ref block when
+# another input splits the block there (bcftools issue #1910, fixed after 1.17); in a
+# merge of multi-sample gVCFs that made 2 genotypes of the small demo (175 sites x 11
+# samples) ./. instead of 0/0.
+PYSAM_MERGE = (
+    "import sys; from pysam import bcftools; bcftools.merge(*sys.argv[1:], catch_stdout=False)"
+)
+
+
+def merge_cmd(ref, bed, inputs_list, out_args):
+    """`bcftools merge -g` (pysam's) of the gVCFs listed in the file `inputs_list`,
+    reading the blocks that overlap the chunk `bed` (one gVCF too: a cohort of one)."""
+    q = shlex.quote
+    return (
+        f"{q(sys.executable)} -c {q(PYSAM_MERGE)} --force-single -g {q(str(ref))} -R {q(str(bed))}"
+        f" -l {q(str(inputs_list))} {out_args}"
+    )
+
+
+def merge_tree(gvcfs, ref, bed, scratch, width, run):
+    """Merge `gvcfs` in groups of at most `width` into intermediate multi-sample gVCFs
+    under `scratch`, level by level, until at most `width` files remain; returns them.
+    Samples keep their order; the blocks are kept, so the final merge + call sees the
+    same likelihoods as one merge of all gVCFs."""
+    files, level = [str(g) for g in gvcfs], 0
+    while width is not None and len(files) > width:
+        merged = []
+        for i, group in enumerate(groups(files, width)):
+            if len(group) == 1:  # nothing to merge: to the next level as it is
+                merged.append(group[0])
+                continue
+            out = Path(scratch) / f"level{level}.{i}.bcf"
+            listed = out.with_suffix(".list")
+            listed.write_text("".join(f"{g}\n" for g in group))
+            run(merge_cmd(ref, bed, listed, f"-Ob --write-index -o {shlex.quote(str(out))}"))
+            merged.append(str(out))
+        files, level = merged, level + 1
+    return files
+
+
+def merge_chunk(gvcfs, ref, bed, out, ploidy, call_args, log, limit):
+    """One chunk of gvcf mode: merge -g of all `gvcfs` (through a tree of merges when
+    they need more open files than `limit` allows) | bcftools call | view -T, into `out`
+    (BCF + .csi). Intermediate files live in `<out>.tmp.d`, removed at start and end."""
+    scratch = Path(f"{out}.tmp.d")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    width = fan_in(limit)
+
+    def run(cmd):
+        print(f"$ {cmd}", file=log, flush=True)
+        subprocess.run(["bash", "-o", "pipefail", "-c", cmd], stderr=log, check=True)
+
+    files = merge_tree(gvcfs, ref, bed, scratch, width, run)
+    print(
+        f"{len(gvcfs)} gVCFs, open-file limit {limit or 'unlimited'}: "
+        + (
+            f"merged in groups of at most {width} into {len(files)} files"
+            if len(files) < len(gvcfs)
+            else "one merge"
+        ),
+        file=log,
+        flush=True,
+    )
+    listed = scratch / "final.list"
+    listed.write_text("".join(f"{f}\n" for f in files))
+    q = shlex.quote
+    # merge -g fills a sample's hom-ref block into the other samples' variant sites; call
+    # then genotypes all samples together from the merged likelihoods. Blocks overlapping
+    # the chunk start are read (-R), records are kept by POS (-T) so that no site is
+    # emitted by two chunks.
+    run(
+        merge_cmd(ref, bed, listed, "-Ou")
+        + f" | bcftools call --ploidy {q(str(ploidy))} -a FORMAT/GQ {call_args} -Ou"
+        + f" | bcftools view -T {q(str(bed))} -Ob -o {q(str(out))}"
+        + f" && bcftools index -f {q(str(out))}"
+    )
+    shutil.rmtree(scratch)
+
+
+def _main(snakemake):
+    if snakemake.rule == "merge_gvcf_chunk":
+        with open(snakemake.log[0], "w") as log:
+            merge_chunk(
+                list(snakemake.input.gvcfs),
+                snakemake.input.ref,
+                snakemake.input.bed,
+                snakemake.output[0],
+                snakemake.params.ploidy,
+                snakemake.params.call,
+                log,
+                open_files_limit(raise_soft=True),
+            )
+    else:
+        write_chunks(snakemake.input[0], list(snakemake.output))
+
+
 if "snakemake" in globals():
-    write_chunks(snakemake.input[0], list(snakemake.output))  # noqa: F821
+    _main(snakemake)  # noqa: F821

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -53,11 +54,13 @@ def write_sheet(path, rows, columns):
     path.write_text("\n".join(lines) + "\n")
 
 
-def snakemake(workdir, *args, check=True, timeout=1800):
-    """Run the workflow with `workdir` as working directory (its config/config.yaml)."""
+def snakemake(workdir, *args, check=True, timeout=1800, nofile=None):
+    """Run the workflow with `workdir` as working directory (its config/config.yaml);
+    `nofile`: (soft, hard) open-file limit of Snakemake and its jobs (`ulimit -Sn/-Hn`)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
     cmd += ["--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
     return proc
@@ -98,6 +101,15 @@ def genotypes(path, samples=None, snps_only=True):
                 s: _gt(rec.samples[s]["GT"]) for s in names
             }
     return out
+
+
+def records(vcf):
+    """[(CHROM, POS, REF, ALT, (GT of every sample))] of a VCF, in order."""
+    with pysam.VariantFile(str(vcf)) as fh:
+        samples = list(fh.header.samples)
+        return [
+            (r.chrom, r.pos, r.ref, r.alts, tuple(r.samples[s]["GT"] for s in samples)) for r in fh
+        ]
 
 
 def compare(truth, called):

@@ -4,13 +4,20 @@ Cheap: works on a copy of the small demo run (mapping is not redone), switches t
 and runs calling only.
 """
 
+import resource
 import subprocess
 
 import pysam
 import pytest
 import yaml
 from conftest import copy_run, small_demo_sheets
-from helpers import assert_demo_calls_good, demo_calls_vs_truth, planned_jobs, snakemake
+from helpers import (
+    assert_demo_calls_good,
+    demo_calls_vs_truth,
+    planned_jobs,
+    records,
+    snakemake,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +116,22 @@ def test_adding_a_sample_runs_only_its_gvcf(gvcf_run):
     cohort -= {"filter_chunk"}
     assert {"gather_calls", "vcf_stats", "filter", "matrix", "model", "all"} <= cohort
     assert all(jobs[r] == 1 for r in cohort), jobs
+
+
+def test_gvcf_merge_tree_under_open_file_limits(gvcf_run, tmp_path):
+    """Soft limit 32: the merge runs at the hard limit, in one merge. Hard limit 20 (20 - 16
+    = 4 gVCFs per merge): 11 gVCFs merged in 3 groups, then those 3; the records, every
+    genotype included, equal the unlimited run's, and no intermediate file is left."""
+    src, _, _ = gvcf_run
+    workdir = copy_run(src, tmp_path / "run")
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    for nofile, how in [
+        ((32, hard), f"11 gVCFs, open-file limit {hard}: one merge"),
+        ((20, 20), "11 gVCFs, open-file limit 20: merged in groups of at most 4 into 3 files"),
+    ]:
+        (workdir / COHORT).unlink()
+        snakemake(workdir, COHORT, nofile=nofile)
+        for chunk in range(3):
+            assert how in (workdir / f"results/logs/calls/merge.{chunk}.log").read_text()
+        assert records(workdir / COHORT) == records(src / COHORT)
+        assert not list((workdir / "results/calls/chunks").glob("*.tmp.d"))
