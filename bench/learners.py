@@ -40,7 +40,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import features as fe  # noqa: E402
 import model as mo  # noqa: E402
-from table_io import read_genotypes  # noqa: E402
 
 FEATURES = {
     "min_maf": 0.01,
@@ -123,7 +122,7 @@ def load(data):
     n = int(data.removeprefix("sim"))
     parquet, meta = sim_paths(n)
     info = json.loads(meta.read_text())
-    return read_genotypes(parquet, columns=info["kept"]), np.asarray(info["labels"]), parquet
+    return mo.read_model_genotypes(parquet, info["kept"]), np.asarray(info["labels"]), parquet
 
 
 def pertree(data, settings):
@@ -192,7 +191,7 @@ def memory(data, extra):
 
     full_cols = len(pq.read_schema(parquet).names) - 1
     c, t = cpu(), time.perf_counter()
-    genotypes = read_genotypes(parquet, columns=info["kept"])
+    genotypes = mo.read_model_genotypes(parquet, info["kept"])
     samples = pd.DataFrame({"sample": genotypes.index, "label": info["labels"]})
     params = {"target": "t", "n_jobs": 2} | extra
     out = mo.train(genotypes, samples, None, params, features=info["kept"])

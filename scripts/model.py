@@ -66,6 +66,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from table_io import MISSING, read_genotypes, read_samples, read_sites
+from threadpoolctl import threadpool_limits
 
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
 # model.learner values; `auto` picks one of these by an inner CV in each training fold.
@@ -102,6 +103,30 @@ def labelled_data(genotypes, samples, features=None, label="label"):
             )
         X = X[list(features)]
     return X, labels[keep].to_numpy(dtype=str)
+
+
+def read_model_genotypes(path, columns, block=1000) -> pd.DataFrame:
+    """The genotype matrix restricted to `columns` (site IDs, in that order), int8, -1 =
+    missing, index `sample`: read with pyarrow a block of columns at a time into one
+    int8 array. Memory: the int8 matrix plus one block (pandas' parquet reader of
+    18,614 columns peaked at 2.4x the whole 35,361-column matrix: bench/results/defaults.md)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    columns = [str(c) for c in columns]
+    parquet = pq.ParquetFile(path)  # its metadata once (35,000 columns: ~150 MB)
+    if "sample" not in parquet.schema_arrow.names:  # not scripts/matrix.py's: the general reader
+        return read_genotypes(path)[columns]
+    samples = parquet.read(columns=["sample"]).column(0).to_pylist()
+    out = np.empty((len(samples), len(columns)), dtype=np.int8)
+    for start in range(0, len(columns), block):
+        table = parquet.read(columns=columns[start : start + block])
+        for j in range(table.num_columns):
+            col = pc.fill_null(table.column(j), MISSING)
+            out[:, start + j] = col.to_numpy().astype(np.int8, copy=False)
+        del table
+    index = pd.Index([str(s) for s in samples], name="sample")
+    return pd.DataFrame(out, index=index, columns=columns, copy=False)
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -235,7 +260,9 @@ def fit_pipeline(params, X, y, learner=None, n_estimators=None) -> Pipeline:
     imputer = SimpleImputer(missing_values=MISSING, strategy="most_frequent")
     imputer.fit(mode[None, :].astype(np.float32))
     Xi = impute(X, mode).astype(np.float32)
-    rest = build_pipeline(p, Xi.shape[1], len(y), False, n_estimators, learner).fit(Xi, y)
+    rest = build_pipeline(p, Xi.shape[1], len(y), False, n_estimators, learner)
+    with threadpool_limits(int(p["n_jobs"])):
+        rest.fit(Xi, y)
     return Pipeline([("impute", imputer), *rest.steps])
 
 
@@ -290,9 +317,12 @@ def _fit_predict(p, Xtr, ytr, Xte, learner, n_estimators=None):
     mode = fold_mode(Xtr)  # the training fold's, never the test fold's
     Xi = impute(Xtr, mode).astype(np.float32)
     pipe = build_pipeline(p, Xi.shape[1], len(ytr), False, n_estimators, learner)
-    pipe.fit(Xi, ytr)
-    del Xi
-    return pipe.predict_proba(impute(Xte, mode).astype(np.float32)), learner, pipe.classes_
+    # OpenMP / BLAS threads (gradient boosting, lbfgs) = the rule's threads, as the forest.
+    with threadpool_limits(int(p["n_jobs"])):
+        pipe.fit(Xi, ytr)
+        del Xi
+        proba = pipe.predict_proba(impute(Xte, mode).astype(np.float32))
+    return proba, learner, pipe.classes_
 
 
 def auto_candidates(params) -> list:
@@ -688,7 +718,7 @@ def _main(smk):
     selected = pd.read_csv(smk.input.selected, sep="\t", dtype={"site_id": str})
     kept = selected.loc[selected["kept"].astype(str).str.lower() == "true", "site_id"].tolist()
     # Memory: only the model's columns are read (int8), never the whole matrix.
-    genotypes = read_genotypes(smk.input.genotypes, columns=kept)
+    genotypes = read_model_genotypes(smk.input.genotypes, kept)
     metadata = {
         "config": config,
         # Reproducible: the time comes from the environment (SOURCE_DATE_EPOCH), if at all.

@@ -146,7 +146,8 @@ def null_groups(metrics: dict) -> list:
         ]
     else:
         groups = [("real labels", pd.DataFrame(metrics.get("folds", [])))]
-    return groups + [("shuffled", pd.DataFrame(metrics.get("shuffled", {}).get("folds", [])))]
+    null = f"shuffled ({learner})" if compare else "shuffled"
+    return groups + [(null, pd.DataFrame(metrics.get("shuffled", {}).get("folds", [])))]
 
 
 def plot_null(metrics: dict, path):

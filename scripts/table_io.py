@@ -10,12 +10,9 @@ import pandas as pd
 MISSING = -1
 
 
-def read_genotypes(path, columns=None) -> pd.DataFrame:
-    """Genotype matrix (index `sample`, columns site IDs, int8, -1 = missing); `columns`:
-    read only these site IDs (parquet reads the columns it is asked for)."""
-    if columns is not None:
-        columns = [*columns, "sample"]  # the index (pandas metadata) or a plain column
-    df = pd.read_parquet(path, columns=columns)
+def read_genotypes(path) -> pd.DataFrame:
+    """Genotype matrix (index `sample`, columns site IDs, int8, -1 = missing)."""
+    df = pd.read_parquet(path)
     if "sample" in df.columns:
         df = df.set_index("sample")
     df.index = df.index.astype(str)

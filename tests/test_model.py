@@ -302,7 +302,7 @@ def test_null_runs_one_repeat_per_shuffle_with_its_own_trees():
 
 # ----------------------------------------------------------------------------- learners
 
-LEARNERS_FAST = FAST | {"n_estimators": 40, "boosting_iterations": 30, "auto_folds": 3}
+LEARNERS_FAST = FAST | {"n_estimators": 25, "boosting_iterations": 15, "auto_folds": 3}
 
 
 def test_every_learner_on_the_same_folds_finds_the_signal():
@@ -313,7 +313,7 @@ def test_every_learner_on_the_same_folds_finds_the_signal():
     learners = m["compare"]["learners"]
     assert list(learners) == ["random_forest", "logistic", "gradient_boosting", "auto"]
     for name, block in learners.items():
-        assert block["roc_auc"]["mean"] > 0.75, name
+        assert block["roc_auc"]["mean"] > 0.7, name
         assert len(block["folds"]) == 5
     # The configured learner's entry is the main CV itself, on the same folds.
     assert learners["random_forest"]["roc_auc"]["values"] == m["metrics"]["roc_auc"]["values"]
@@ -345,7 +345,7 @@ def test_auto_chooses_inside_each_training_fold_only(monkeypatch):
     final = m["auto"]["final_model"]
     assert final["chosen"] == art["model"]["metadata"]["learner"]
     assert model.learner_of(art["model"]["pipeline"]) == final["chosen"]
-    assert set(final["inner_scores"]) == set(model.LEARNERS)
+    assert set(final["inner_scores"]) == {"random_forest", "logistic"}  # auto_learners
     assert m["metrics"]["roc_auc"]["mean"] > 0.75
     assert 0.3 <= m["shuffled"]["metrics"]["roc_auc"]["mean"] <= 0.7
 
@@ -384,16 +384,17 @@ def test_max_features_cap_bounds_the_per_split_count():
     assert model.forest_max_features(p | {"max_features": "sqrt"}, 18620) == 100
     assert model.forest_max_features(p | {"max_features": "sqrt"}, 400) == 20
     assert model.forest_max_features(p | {"max_features_cap": 0}, 18620) == 3724
-    assert model.forest_max_features(p | {"max_features": 5000}, 300) == 300
+    assert model.forest_max_features(p | {"max_features": 5000, "max_features_cap": 0}, 300) == 300
     assert model.forest_max_features(p, 3) == 1
 
 
 def test_fit_pipeline_makes_no_float64_copy_and_imputes_as_simple_imputer():
     X, y = planted(n=80, m=30)
-    Xa = X.to_numpy()
+    Xa = X.to_numpy().copy()
     Xa[:, 7] = -1  # a column with no call is dropped, as SimpleImputer drops it
-    pipe = model.fit_pipeline(FAST, Xa, y)
-    ref = model.build_pipeline(FAST, Xa.shape[1], len(y)).fit(Xa, y)
+    params = FAST | {"max_features": "sqrt"}  # 5 per split of 30 or of the 29 kept
+    pipe = model.fit_pipeline(params, Xa, y)
+    ref = model.build_pipeline(params, Xa.shape[1], len(y)).fit(Xa, y)
     stats = ref.named_steps["impute"].statistics_
     assert np.array_equal(pipe.named_steps["impute"].statistics_, stats, equal_nan=True)
     assert np.allclose(pipe.predict_proba(Xa), ref.predict_proba(Xa))
