@@ -1,6 +1,8 @@
-# Random forest on the labelled samples: repeated stratified CV with every
-# fitted step inside the folds, the same CV on shuffled labels, then a final
-# model refit on all labelled samples and saved with skops.
+# The classifier (model.learner: random forest by default, logistic, gradient
+# boosting or auto = nested choice) on the labelled samples: repeated stratified
+# CV with every fitted step inside the folds (model.compare: every learner on
+# the same folds), the same CV on shuffled labels, then a final model refit on
+# all labelled samples and saved with skops. Reads only the LD-kept columns.
 rule model:
     input:
         labels_checked,

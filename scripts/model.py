@@ -1,5 +1,18 @@
-"""Random-forest phenotype classifier: repeated stratified CV, a shuffled-label null,
-a final model on all labelled samples, saved with skops.
+"""Phenotype classifier (model.learner: random_forest, logistic, gradient_boosting or
+auto): repeated stratified CV, a shuffled-label null, a final model on all labelled
+samples, saved with skops.
+
+`auto` is nested: inside each outer training fold an inner stratified CV (auto_folds)
+scores every candidate (auto_learners) and the best is refit on the outer training fold;
+the reported metrics are the outer held-out folds' scores of that whole procedure. The
+final model repeats the choice on all labelled samples (metrics.json auto.final_model).
+`compare` cross-validates every learner and auto on the same folds.
+
+Scale: the forest tries at most max_features_cap features per split, so its cost per
+tree does not grow linearly with the SNPs; the null and the low-coverage refits use 100
+trees (null_estimators, refit_estimators). Memory: the genotypes stay int8; each fit sees
+one float32 copy of its imputed training fold (fit_pipeline, _fit_predict), never a
+float64 copy (gradient boosting excepted: scikit-learn converts its input to float64).
 
 No leakage: every fitted step (imputer, SNP selection by a univariate test, PCA, forest)
 is a step of one scikit-learn Pipeline, so each CV training fold refits all of them and
@@ -38,9 +51,10 @@ from defaults import with_defaults
 from labels import check_labels
 from model_io import save_model, sha256
 from sklearn.decomposition import PCA
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.feature_selection import SelectKBest, chi2
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -48,12 +62,17 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
     roc_auc_score,
 )
-from sklearn.model_selection import RepeatedStratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from table_io import MISSING, read_genotypes, read_samples, read_sites
+from threadpoolctl import threadpool_limits
 
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
+# model.learner values; `auto` picks one of these by an inner CV in each training fold.
+LEARNERS = ("random_forest", "logistic", "gradient_boosting")
+# The pipeline's last step, by learner ("forest" as in models saved before learners).
+STEP = {"random_forest": "forest", "logistic": "logistic", "gradient_boosting": "boosting"}
 PER_CLASS = ["precision", "recall", "f1"]
 
 
@@ -86,6 +105,30 @@ def labelled_data(genotypes, samples, features=None, label="label"):
     return X, labels[keep].to_numpy(dtype=str)
 
 
+def read_model_genotypes(path, columns, block=1000) -> pd.DataFrame:
+    """The genotype matrix restricted to `columns` (site IDs, in that order), int8, -1 =
+    missing, index `sample`: read with pyarrow a block of columns at a time into one
+    int8 array. Memory: the int8 matrix plus one block (pandas' parquet reader of
+    18,614 columns peaked at 2.4x the whole 35,361-column matrix: bench/results/defaults.md)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    columns = [str(c) for c in columns]
+    parquet = pq.ParquetFile(path)  # its metadata once (35,000 columns: ~150 MB)
+    if "sample" not in parquet.schema_arrow.names:  # not scripts/matrix.py's: the general reader
+        return read_genotypes(path)[columns]
+    samples = parquet.read(columns=["sample"]).column(0).to_pylist()
+    out = np.empty((len(samples), len(columns)), dtype=np.int8)
+    for start in range(0, len(columns), block):
+        table = parquet.read(columns=columns[start : start + block])
+        for j in range(table.num_columns):
+            col = pc.fill_null(table.column(j), MISSING)
+            out[:, start + j] = col.to_numpy().astype(np.int8, copy=False)
+        del table
+    index = pd.Index([str(s) for s in samples], name="sample")
+    return pd.DataFrame(out, index=index, columns=columns, copy=False)
+
+
 # ----------------------------------------------------------------------------- pipeline
 
 
@@ -104,12 +147,19 @@ def impute(X, mode) -> np.ndarray:
     return out[:, mode != MISSING] if (mode == MISSING).any() else out
 
 
-def build_pipeline(params, n_features, n_train, imputer=True, n_estimators=None) -> Pipeline:
-    """Imputer -> [SelectKBest] -> [passthrough + scaled PCA] -> random forest.
+def build_pipeline(
+    params, n_features, n_train, imputer=True, n_estimators=None, learner=None
+) -> Pipeline:
+    """Imputer -> [SelectKBest] -> [passthrough + scaled PCA] -> [scaler] -> learner.
 
-    imputer=False: no imputation step (the CV imputes each fold with fold_mode/impute).
-    n_estimators: trees, if not model.n_estimators (the null's)."""
+    imputer=False: no imputation step (fit_pipeline and the CV impute with fold_mode /
+    impute). n_estimators: forest trees, if not model.n_estimators (the null's, the
+    refits'). learner: one of LEARNERS, if not model.learner (never `auto` here: the
+    choice is made by choose_learner)."""
     p = params_with_defaults(params)
+    learner = learner or p["learner"]
+    if learner not in LEARNERS:
+        raise ValueError(f"model: learner {learner!r} is not one of {LEARNERS}")
     steps = []
     if imputer:
         steps.append(("impute", SimpleImputer(missing_values=MISSING, strategy="most_frequent")))
@@ -120,28 +170,100 @@ def build_pipeline(params, n_features, n_train, imputer=True, n_estimators=None)
     if n_pcs > 0:
         pcs = Pipeline([("scale", StandardScaler()), ("pca", PCA(n_pcs, random_state=p["seed"]))])
         steps.append(("pcs", FeatureUnion([("snps", "passthrough"), ("pca", pcs)])))
-    steps.append(
-        (
-            "forest",
-            RandomForestClassifier(
-                n_estimators=int(n_estimators or p["n_estimators"]),
-                max_features=_max_features(p["max_features"]),
-                min_samples_leaf=int(p["min_samples_leaf"]),
-                class_weight=p["class_weight"],
-                random_state=int(p["seed"]),
-                n_jobs=int(p["n_jobs"]),
-            ),
+    seed = int(p["seed"])
+    if learner == "random_forest":
+        estimator = RandomForestClassifier(
+            n_estimators=int(n_estimators or p["n_estimators"]),
+            max_features=forest_max_features(p, k + max(n_pcs, 0)),
+            min_samples_leaf=int(p["min_samples_leaf"]),
+            class_weight=p["class_weight"],
+            random_state=seed,
+            n_jobs=int(p["n_jobs"]),
         )
-    )
+    elif learner == "logistic":
+        # Dosages scaled to unit variance (copy=False: the scaler's input is always a
+        # fresh float array, the imputer's output or a fold's). L2 with lbfgs: smooth,
+        # multinomial, memory O(features x classes), fast on p >> n; elastic net
+        # (l1_ratio > 0) needs saga.
+        steps.append(("scale", StandardScaler(copy=False)))
+        l1 = float(p["logistic_l1_ratio"])
+        estimator = LogisticRegression(
+            C=float(p["logistic_C"]),
+            l1_ratio=l1,
+            solver="saga" if l1 > 0 else "lbfgs",
+            max_iter=int(p["logistic_max_iter"]),
+            # Unweighted: on 1000G balanced weights cost 0.006-0.009 accuracy
+            # (bench/results/defaults.md); class_weight is the forest's.
+            class_weight=None,
+            random_state=seed,
+        )
+    else:
+        estimator = HistGradientBoostingClassifier(
+            learning_rate=float(p["boosting_learning_rate"]),
+            max_iter=int(p["boosting_iterations"]),
+            # Per split a fraction of the features, as the forest: cost bounded at scale.
+            max_features=float(min(1.0, forest_max_features(p, k + n_pcs) / (k + n_pcs))),
+            early_stopping=False,  # every fit the same number of iterations (bounded, seeded)
+            random_state=seed,
+        )
+    steps.append((STEP[learner], estimator))
     return Pipeline(steps)
+
+
+def forest_max_features(params, n_features) -> int:
+    """Features tried per split (a count): `max_features` (sqrt / log2 / a fraction <= 1 /
+    a count > 1) of `n_features`, at most `max_features_cap` (0 = no cap), at least 1.
+
+    The cap keeps the per-tree cost bounded as the SNPs grow (bench/results/defaults.md):
+    a fraction alone grows linearly with them."""
+    p = params_with_defaults(params)
+    value, n = p["max_features"], max(int(n_features), 1)
+    if value == "sqrt":
+        m = np.sqrt(n)
+    elif value == "log2":
+        m = np.log2(n)
+    elif value is None:
+        m = n
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"model: max_features {value!r}: sqrt, log2, a fraction or a count")
+    else:
+        m = value * n if value <= 1 else value
+    cap = int(p["max_features_cap"])
+    m = min(int(m), cap) if cap else int(m)
+    return int(min(max(m, 1), n))
 
 
 def _max_features(value):
     """sqrt / log2 / None as given; a number <= 1 is a fraction (so 1 means all features,
-    not one), a larger number a count."""
+    not one), a larger number a count (bench/model_step.py's plain arm)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
     return float(value) if value <= 1 else int(value)
+
+
+def learner_of(pipeline) -> str:
+    """The learner name of a fitted pipeline (its last step)."""
+    name = pipeline.steps[-1][0]
+    return {v: k for k, v in STEP.items()}.get(name, name)
+
+
+def fit_pipeline(params, X, y, learner=None, n_estimators=None) -> Pipeline:
+    """The pipeline with its imputer, fitted on int8 genotypes X (-1 = missing).
+
+    Memory: the imputer's statistics are the training samples' most frequent codes
+    (fold_mode, vectorised on int8), and the SimpleImputer is fitted on that one row
+    (same statistics_, same all-missing columns dropped), so no float64 copy of X is
+    made; the later steps see one float32 copy of the imputed matrix."""
+    p = params_with_defaults(params)
+    X = np.asarray(X, dtype=np.int8)
+    mode = fold_mode(X)
+    imputer = SimpleImputer(missing_values=MISSING, strategy="most_frequent")
+    imputer.fit(mode[None, :].astype(np.float32))
+    Xi = impute(X, mode).astype(np.float32)
+    rest = build_pipeline(p, Xi.shape[1], len(y), False, n_estimators, learner)
+    with threadpool_limits(int(p["n_jobs"])):
+        rest.fit(Xi, y)
+    return Pipeline([("impute", imputer), *rest.steps])
 
 
 def feature_names(pipeline, site_ids) -> list:
@@ -184,28 +306,81 @@ def _fold_metrics(y_true, y_pred, proba, classes) -> dict:
     return {k: float(v) for k, v in out.items()}
 
 
-def _cv_once(X, y, params, sample_names, n_repeats=None, n_estimators=None):
+def _fit_predict(p, Xtr, ytr, Xte, learner, n_estimators=None):
+    """(class probabilities of Xte, learner used) from a fit on the training fold.
+
+    Xtr / Xte int8 (-1 = missing), imputed with the training fold's modes only. `auto`:
+    choose_learner on the training fold alone (its own inner folds), then the choice is
+    refit on the whole training fold; the held-out fold never takes part in the choice."""
+    if learner == "auto":
+        learner, _ = choose_learner(p, Xtr, ytr, n_estimators)
+    mode = fold_mode(Xtr)  # the training fold's, never the test fold's
+    Xi = impute(Xtr, mode).astype(np.float32)
+    pipe = build_pipeline(p, Xi.shape[1], len(ytr), False, n_estimators, learner)
+    # OpenMP / BLAS threads (gradient boosting, lbfgs) = the rule's threads, as the forest.
+    with threadpool_limits(int(p["n_jobs"])):
+        pipe.fit(Xi, ytr)
+        del Xi
+        proba = pipe.predict_proba(impute(Xte, mode).astype(np.float32))
+    return proba, learner, pipe.classes_
+
+
+def auto_candidates(params) -> list:
+    """The learners `auto` chooses from (model.auto_learners), in tie-break order."""
+    p = params_with_defaults(params)
+    names = list(p["auto_learners"])
+    bad = [n for n in names if n not in LEARNERS]
+    if bad or not names:
+        raise ValueError(f"model: auto_learners {names}: choose from {list(LEARNERS)}")
+    return names
+
+
+def choose_learner(params, X, y, n_estimators=None):
+    """(best learner, {learner: inner CV score}) by a stratified k-fold CV (model.
+    auto_folds folds, seeded) of each candidate on X, y only; the score is the mean of
+    model.auto_metric over the inner folds, ties go to the earlier candidate."""
+    p = params_with_defaults(params)
+    y = np.asarray(y, dtype=str)
+    classes = [str(c) for c in np.unique(y)]
+    folds = int(min(int(p["auto_folds"]), min((y == c).sum() for c in classes)))
+    if folds < 2:
+        raise ValueError("model: auto needs at least 2 samples of each class in a training fold")
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(p["seed"]))
+    splits = list(splitter.split(X, y))
+    scores = {}
+    for name in auto_candidates(p):
+        values = []
+        for train, test in splits:
+            proba, _, fitted = _fit_predict(p, X[train], y[train], X[test], name, n_estimators)
+            pred = np.asarray(fitted, dtype=str)[proba.argmax(axis=1)]
+            values.append(_fold_metrics(y[test], pred, proba, classes)[p["auto_metric"]])
+        scores[name] = float(np.nanmean(values))
+    best = max(scores, key=lambda n: (scores[n], -list(scores).index(n)))
+    return best, scores
+
+
+def _cv_once(X, y, params, sample_names, n_repeats=None, n_estimators=None, learner=None):
     """One repeated-stratified-KFold run: (fold records, oof DataFrame, confusion matrix).
 
-    n_repeats / n_estimators: if not the model's cv_repeats / n_estimators (the null)."""
+    n_repeats / n_estimators: if not the model's cv_repeats / n_estimators (the null).
+    learner: if not model.learner (model.compare). The folds depend on the seed, the
+    labels and cv_folds / cv_repeats only: every learner sees the same folds."""
     p = params_with_defaults(params)
+    learner = learner or p["learner"]
     classes = [str(c) for c in np.unique(y)]  # sorted
     n_splits, n_repeats = int(p["cv_folds"]), int(n_repeats or p["cv_repeats"])
     splitter = RepeatedStratifiedKFold(
         n_splits=n_splits, n_repeats=n_repeats, random_state=int(p["seed"])
     )
-    min_train = len(y) - int(np.ceil(len(y) / n_splits))
     records, oof, cm = [], [], np.zeros((len(classes), len(classes)), dtype=np.int64)
     for i, (train, test) in enumerate(splitter.split(X, y)):
         repeat, fold = divmod(i, n_splits)
-        mode = fold_mode(X[train])  # the training fold's, never the test fold's
-        Xtr, Xte = impute(X[train], mode), impute(X[test], mode)
-        pipe = build_pipeline(p, Xtr.shape[1], min_train, False, n_estimators)
-        proba = pipe.fit(Xtr, y[train]).predict_proba(Xte)
-        assert list(pipe.classes_) == classes  # every training fold holds every class
+        proba, used, fitted = _fit_predict(p, X[train], y[train], X[test], learner, n_estimators)
+        assert list(fitted) == classes  # every training fold holds every class
         pred = np.asarray(classes)[proba.argmax(axis=1)]
         records.append(
             {"repeat": repeat + 1, "fold": fold + 1, "n_train": len(train), "n_test": len(test)}
+            | ({"learner": used} if learner == "auto" else {})
             | _fold_metrics(y[test], pred, proba, classes)
         )
         cm += confusion_matrix(y[test], pred, labels=classes)
@@ -311,13 +486,38 @@ def cross_validate(X, y, params) -> dict:
             "select_test": "chi2" if p["select_top"] else None,
             "use_pcs": int(p["use_pcs"]),
         },
+        "learner": p["learner"],
+        **_learner_settings(p, Xa.shape[1]),
         **_report(records, cm, classes, scope),
     }
+    if p["learner"] == "auto":
+        chosen = [r["learner"] for r in records]
+        metrics["auto"] = {
+            "candidates": auto_candidates(p),
+            "inner_folds": int(p["auto_folds"]),
+            "metric": p["auto_metric"],
+            "chosen_per_outer_fold": {n: chosen.count(n) for n in sorted(set(chosen))},
+            "note": "metrics are of the whole choice, scored on the outer held-out folds",
+        }
+    if p["compare"]:
+        # Every learner (and auto) on the same folds; the configured one is reused.
+        learners = {}
+        for name in [*LEARNERS, "auto"]:
+            recs = records if name == p["learner"] else _cv_once(Xa, y, p, names, learner=name)[0]
+            learners[name] = {m: _summary([r[m] for r in recs]) for m in METRICS} | {
+                "folds": [{k: _r(r[k]) for k in METRICS} for r in recs]
+            }
+        metrics["compare"] = {
+            "learners": learners,
+            "majority_baseline_accuracy": metrics["majority_baseline_accuracy"],
+            "folds": "the same RepeatedStratifiedKFold folds (seed, cv_folds, cv_repeats) for all",
+        }
     # The null: the same folds on permuted labels (same class counts, seeded
     # permutations), one repeat per shuffle, null_estimators trees.
     rng = np.random.default_rng(int(p["seed"]))
     shuffled, cm_null = [], np.zeros_like(cm)
     for s in range(int(p["n_shuffles"])):
+        # The same learner (auto: the whole choice) on the permuted labels.
         recs, _, cm_s = _cv_once(
             Xa, rng.permutation(y), p, names, n_repeats=1, n_estimators=p["null_estimators"]
         )
@@ -337,15 +537,65 @@ def cross_validate(X, y, params) -> dict:
     return {"metrics": metrics, "oof": oof}
 
 
+def _learner_settings(p, n_features) -> dict:
+    """The settings of the configured learner(s), for metrics.json."""
+    out = {}
+    names = auto_candidates(p) if p["learner"] == "auto" else [p["learner"]]
+    if p["compare"]:
+        names = list(LEARNERS)
+    if "random_forest" in names:
+        out["random_forest"] = {
+            "n_estimators": int(p["n_estimators"]),
+            "max_features": forest_max_features(p, n_features),
+            "null_estimators": int(p["null_estimators"]),
+        }
+    if "logistic" in names:
+        out["logistic"] = {
+            "C": float(p["logistic_C"]),
+            "l1_ratio": float(p["logistic_l1_ratio"]),
+            "solver": "saga" if float(p["logistic_l1_ratio"]) > 0 else "lbfgs",
+        }
+    if "gradient_boosting" in names:
+        out["gradient_boosting"] = {
+            "iterations": int(p["boosting_iterations"]),
+            "learning_rate": float(p["boosting_learning_rate"]),
+        }
+    return {"learner_settings": out}
+
+
 # ----------------------------------------------------------------------------- final model
 
 
+IMPORTANCE = {
+    "random_forest": "impurity decrease (feature_importances_)",
+    "logistic": "mean |coefficient| over classes, on unit-variance inputs",
+    "gradient_boosting": "summed split gain over all trees",
+}
+
+
+def learner_importances(pipeline) -> np.ndarray:
+    """One importance per input column of the last step, normalised to sum 1 (see
+    IMPORTANCE for what each learner's means)."""
+    est, learner = pipeline.steps[-1][1], learner_of(pipeline)
+    if learner == "random_forest":
+        return est.feature_importances_
+    if learner == "logistic":
+        value = np.abs(est.coef_).mean(axis=0)
+    else:  # the fitted trees' nodes (TreePredictor.nodes: feature_idx, gain, is_leaf)
+        value = np.zeros(est.n_features_in_)
+        for trees in est._predictors:
+            for tree in trees:
+                nodes = tree.nodes[~tree.nodes["is_leaf"].astype(bool)]
+                np.add.at(value, nodes["feature_idx"], np.maximum(nodes["gain"], 0))
+    total = value.sum()
+    return value / total if total > 0 else value
+
+
 def importances(pipeline, site_ids, sites=None) -> pd.DataFrame:
-    """site_id (or PCk), impurity importance, rank (1 = most important), region."""
+    """site_id (or PCk), the learner's importance (IMPORTANCE), rank (1 = most
+    important), region."""
     names = feature_names(pipeline, site_ids)
-    table = pd.DataFrame(
-        {"site_id": names, "importance": pipeline.named_steps["forest"].feature_importances_}
-    )
+    table = pd.DataFrame({"site_id": names, "importance": learner_importances(pipeline)})
     table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
     table["rank"] = np.arange(1, len(table) + 1)
     if sites is not None and "region" in sites:
@@ -393,7 +643,12 @@ def train(genotypes, samples, sites, params, metadata=None, features=None) -> di
     cv = cross_validate(X, y, p)
     classes = cv["metrics"]["classes"]
     Xa = X.to_numpy(dtype=np.int8)
-    pipe = build_pipeline(p, Xa.shape[1], len(y)).fit(Xa, y)
+    learner, auto = p["learner"], None
+    if learner == "auto":  # the same choice on all labelled samples, then refit
+        learner, scores = choose_learner(p, Xa, y)
+        auto = {"chosen": learner, "inner_scores": {k: _r(v) for k, v in scores.items()}}
+        cv["metrics"]["auto"]["final_model"] = auto
+    pipe = fit_pipeline(p, Xa, y, learner)
     site_ids = list(X.columns)
     stats = pipe.named_steps["impute"].statistics_
     meta = dict(metadata or {})
@@ -407,6 +662,9 @@ def train(genotypes, samples, sites, params, metadata=None, features=None) -> di
             {
                 "target": p["target"],
                 "label_column": "label",
+                # The fitted learner (auto: the one chosen); the low-coverage refits use it.
+                "learner": learner,
+                "auto": auto,
                 "params": {k: v for k, v in p.items() if k != "n_jobs"},  # not a result
                 "config": meta.pop("config", None),
                 "versions": versions(),
@@ -426,6 +684,7 @@ def train(genotypes, samples, sites, params, metadata=None, features=None) -> di
             "labels": np.searchsorted(np.asarray(classes), y).astype(np.int16),
         },
     }
+    cv["metrics"]["importance"] = IMPORTANCE[learner]
     return {
         "metrics": cv["metrics"],
         "oof": cv["oof"],
@@ -454,11 +713,12 @@ def _main(smk):
     params = dict(smk.params.model) | {"n_jobs": smk.threads}
     # Provenance: the settings that made the matrix and features this model saw.
     config = {key: dict(getattr(smk.params, key)) for key in ("filter", "features", "model")}
-    genotypes = read_genotypes(smk.input.genotypes)
     samples = read_samples(smk.input.samples)
     sites = read_sites(smk.input.sites)
     selected = pd.read_csv(smk.input.selected, sep="\t", dtype={"site_id": str})
     kept = selected.loc[selected["kept"].astype(str).str.lower() == "true", "site_id"].tolist()
+    # Memory: only the model's columns are read (int8), never the whole matrix.
+    genotypes = read_model_genotypes(smk.input.genotypes, kept)
     metadata = {
         "config": config,
         # Reproducible: the time comes from the environment (SOURCE_DATE_EPOCH), if at all.

@@ -21,6 +21,8 @@ ALLOWED_TYPES = frozenset(
         "numpy.dtype",
         "sklearn.tree._tree.Tree",
         "sklearn.feature_selection._univariate_selection.chi2",
+        # learner gradient_boosting: its fitted trees (arrays of nodes and bitsets only)
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     }
 )
 MODEL_KEYS = ("pipeline", "sites", "classes", "imputation", "metadata")

@@ -16,10 +16,13 @@ the training samples' most frequent dosage, which pulls a sample with few observ
 toward the most common class. So only samples with every model site observed go through
 the saved pipeline as they are (`method` full); a sample with missing sites gets:
 
-* `refit_observed`: a forest with the model's parameters and seed refit on the training
-  genotypes at the sites this sample has observed (the model file carries them,
+* `refit_observed`: the model's learner (model.refit_estimators trees for a forest) with
+  its parameters and seed refit on the training genotypes at the sites this sample has
+  observed (the model file carries them,
   scripts/model.py `training`); samples with the same observed-site pattern share one
   refit, in a fixed order, so the cost is one forest fit per distinct pattern;
+* `prior` for a sample with no observed site and a learner other than the forest: the
+  training samples' class shares;
 * `marginalised` when the model file has no training genotypes (older models) or the
   sample has no observed site: the saved forest, each tree sending the sample down both
   children of a split on a missing site, weighted by the training samples' share at that
@@ -43,7 +46,7 @@ import numpy as np
 import pandas as pd
 from calls import read_fai
 from defaults import schema_defaults
-from model import build_pipeline, params_with_defaults
+from model import fit_pipeline, learner_of, params_with_defaults
 from model_io import load_model
 from table_io import MISSING, read_genotypes, read_samples, split_site_id
 
@@ -186,16 +189,25 @@ def training_data(model):
 
 
 def refit_params(model, n_jobs=1) -> dict:
-    """The saved model's forest parameters (those the current code knows), seed included."""
+    """The saved model's parameters (those the current code knows), seed included, with
+    the learner it fitted (`auto`: the one chosen; models saved before learners: the
+    forest). Keys the model file lacks take today's defaults (model.max_features_cap)."""
     known = set(params_with_defaults({}))
     saved = dict(model["metadata"].get("params") or {})
-    return {k: v for k, v in saved.items() if k in known} | {"n_jobs": int(n_jobs)}
+    learner = model["metadata"].get("learner") or learner_of(model["pipeline"])
+    out = {k: v for k, v in saved.items() if k in known}
+    return out | {"learner": learner, "n_jobs": int(n_jobs)}
 
 
 def refit_observed_proba(model, X: np.ndarray, observed: np.ndarray, n_jobs=1):
-    """Class probabilities from forests refit on the training genotypes at each sample's
-    observed sites (one seeded fit per distinct observed-site pattern, patterns in sorted
-    order); rows with no observed site are left NaN. Returns (proba, number of fits)."""
+    """Class probabilities from the model's learner refit on the training genotypes at
+    each sample's observed sites (one seeded fit per distinct observed-site pattern,
+    patterns in sorted order); rows with no observed site are left NaN. Returns (proba,
+    number of fits).
+
+    Cost bound: a forest refit has model.refit_estimators trees (not n_estimators), each
+    at most max_features_cap features per split; the fit imputes on int8 and sees one
+    float32 copy (model.fit_pipeline)."""
     train_g, train_y = training_data(model)
     params = refit_params(model, n_jobs)
     proba = np.full((len(X), len(model["classes"])), np.nan)
@@ -205,8 +217,8 @@ def refit_observed_proba(model, X: np.ndarray, observed: np.ndarray, n_jobs=1):
         if not pattern.any():
             continue
         rows = np.flatnonzero(group.ravel() == k)
-        pipe = build_pipeline(params, int(pattern.sum()), len(train_y))
-        pipe.fit(train_g[:, pattern], train_y)
+        trees = min(int(params["refit_estimators"]), int(params["n_estimators"]))
+        pipe = fit_pipeline(params, train_g[:, pattern], train_y, n_estimators=trees)
         if list(pipe.classes_) != list(model["classes"]):  # same labels: cannot happen
             raise ValueError(f"predict: refit classes {list(pipe.classes_)}")
         proba[rows] = pipe.predict_proba(X[np.ix_(rows, np.flatnonzero(pattern))])
@@ -214,12 +226,21 @@ def refit_observed_proba(model, X: np.ndarray, observed: np.ndarray, n_jobs=1):
     return proba, n_fits
 
 
+def class_prior(model) -> np.ndarray:
+    """The training samples' class shares (what a forest marginalised over every split
+    gives, up to class weights)."""
+    counts = model["metadata"].get("class_counts") or {}
+    value = np.array([float(counts.get(c, 0)) for c in model["classes"]])
+    return value / value.sum() if value.sum() else np.full(len(value), 1 / len(value))
+
+
 def predict_proba(model, X: np.ndarray, n_jobs=1):
     """(probabilities, method per row, refits) for genotypes X (model sites, -1 = missing).
 
     Fully observed rows: the saved pipeline as is (`full`, today's predictions exactly).
     Rows with missing sites: `refit_observed` when the model carries its training
-    genotypes, else (and for rows with no observed site) `marginalised`."""
+    genotypes, else (and for rows with no observed site) `marginalised` (forests) or
+    `prior` (the training class shares; other learners)."""
     pipe = model["pipeline"]
     n, n_classes = len(X), len(model["classes"])
     proba = np.zeros((n, n_classes))
@@ -236,10 +257,13 @@ def predict_proba(model, X: np.ndarray, n_jobs=1):
             sub, n_fits = refit_observed_proba(model, X[rows], observed[rows], n_jobs)
             method[rows] = "refit_observed"
         todo = np.isnan(sub).any(axis=1)
-        if todo.any():
+        if todo.any() and learner_of(pipe) == "random_forest":
             Xf, known = forest_inputs(pipe, X[rows[todo]], observed[rows[todo]])
-            sub[todo] = marginal_proba(pipe.named_steps["forest"], Xf, known)
+            sub[todo] = marginal_proba(pipe.steps[-1][1], Xf, known)
             method[rows[todo]] = "marginalised"
+        elif todo.any():  # no observed site, not a forest: the training class shares
+            sub[todo] = class_prior(model)
+            method[rows[todo]] = "prior"
         proba[rows] = sub
     return proba, method, n_fits
 

@@ -1,5 +1,6 @@
 """Rule report_model (rules/report.smk): ROC curves per CV fold, the confusion matrix,
-real vs shuffled labels and the top feature importances.
+real vs shuffled labels (every learner side by side on the same folds with
+model.compare) and the top feature importances.
 
 The figures are drawn by the plot_* functions (tables in, one PNG out), styled by
 scripts/plot_style.py."""
@@ -112,8 +113,9 @@ def plot_confusion(metrics: dict, path):
     save(fig, path)
 
 
-def plot_importances(imp: pd.DataFrame, path, top_n=20):
-    """Top-N feature importances with their site IDs (and regions)."""
+def plot_importances(imp: pd.DataFrame, path, top_n=20, kind=None):
+    """Top-N feature importances with their site IDs (and regions); `kind`: what the
+    learner's importance is (metrics.json `importance`)."""
     top = imp.sort_values("importance", ascending=False, kind="stable").head(top_n)
     top = top.iloc[::-1]
     names = top["site_id"].astype(str)
@@ -126,29 +128,46 @@ def plot_importances(imp: pd.DataFrame, path, top_n=20):
         ax.set_yticks(np.arange(len(top)), names, fontsize=8)
     else:
         message(ax, "no features")
-    ax.set_xlabel("impurity importance (mean decrease, sums to 1)")
+    ax.set_xlabel(f"{kind or 'impurity importance (mean decrease)'}, sums to 1")
     ax.set_title(f"Top {len(top)} of {len(imp):,} features of the final model")
     fig.tight_layout()
     save(fig, path)
 
 
+def null_groups(metrics: dict) -> list:
+    """[(name, per-fold DataFrame)]: the real labels, or with model.compare every learner
+    (the same folds), then the shuffled labels."""
+    learner = metrics.get("learner", "random_forest")
+    compare = metrics.get("compare", {}).get("learners")
+    if compare:
+        groups = [
+            (f"{name}{' *' if name == learner else ''}", pd.DataFrame(v.get("folds", [])))
+            for name, v in compare.items()
+        ]
+    else:
+        groups = [("real labels", pd.DataFrame(metrics.get("folds", [])))]
+    null = f"shuffled ({learner})" if compare else "shuffled"
+    return groups + [(null, pd.DataFrame(metrics.get("shuffled", {}).get("folds", [])))]
+
+
 def plot_null(metrics: dict, path):
-    """Per-fold metrics on the real labels vs on shuffled labels."""
+    """Per-fold metrics on the real labels vs on shuffled labels; with model.compare,
+    every learner on the same folds side by side (* = the configured one)."""
     names = [
         ("accuracy", "Accuracy"),
         ("balanced_accuracy", "Balanced accuracy"),
         ("roc_auc", "ROC AUC"),
     ]
-    real = pd.DataFrame(metrics.get("folds", []))
-    null = pd.DataFrame(metrics.get("shuffled", {}).get("folds", []))
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.8))
+    groups = null_groups(metrics)
+    wide = len(groups) > 2
+    fig, axes = plt.subplots(1, 3, figsize=(14 if wide else 10, 4.4 if wide else 3.8))
     rng = np.random.default_rng(0)
     for ax, (col, label) in zip(axes, names, strict=True):
         data = [
             pd.to_numeric(t[col], errors="coerce").dropna().to_numpy() if col in t else np.array([])
-            for t in (real, null)
+            for _, t in groups
         ]
-        for i, (d, name) in enumerate(zip(data, ("real labels", "shuffled"), strict=True)):
+        for i, (d, (name, _)) in enumerate(zip(data, groups, strict=True)):
             if not len(d):
                 continue
             ax.boxplot(
@@ -159,7 +178,7 @@ def plot_null(metrics: dict, path):
                 d,
                 s=12,
                 color=colour(i),
-                marker=MARKERS[i],
+                marker=MARKERS[i % len(MARKERS)],
                 alpha=0.8,
                 zorder=3,
                 label=f"{name} ({len(d)} folds)",
@@ -170,10 +189,24 @@ def plot_null(metrics: dict, path):
         elif col == "balanced_accuracy" and metrics.get("classes"):
             chance = 1 / len(metrics["classes"])
         if chance is not None:
+            what = "majority baseline" if col == "accuracy" else "chance"
             ax.axhline(chance, color="black", ls=":", lw=0.8, label="chance")
-            ax.text(0.5, chance, f"chance {chance:.2f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks([0, 1], ["real labels", "shuffled"])
-        ax.set_xlim(-0.6, 1.6)
+            ax.text(
+                (len(groups) - 1) / 2,
+                chance,
+                f"{what} {chance:.2f}",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        ax.set_xticks(
+            np.arange(len(groups)),
+            [g for g, _ in groups],
+            rotation=30 if wide else 0,
+            ha="right" if wide else "center",
+            fontsize=8 if wide else None,
+        )
+        ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel(label)
         ax.set_title(label + " per CV fold")
@@ -191,7 +224,7 @@ def main(smk):
         plot_roc(read_tsv(inp.oof, dtype={"sample": str, "true": str}), metrics, out.roc)
         plot_confusion(metrics, out.confusion)
         imp = read_tsv(inp.importances, dtype={"site_id": str, "region": str})
-        plot_importances(imp, out.importances, int(smk.params.top_n))
+        plot_importances(imp, out.importances, int(smk.params.top_n), metrics.get("importance"))
         plot_null(metrics, out.null)
         log.write(f"classes: {metrics['classes']}\n")
 

@@ -67,3 +67,23 @@ def test_super_population_accuracy_with_pure_defaults(run):
     # A plain 5-fold random forest on the 741 SNPs with MAF >= 1 % reaches 0.806.
     assert acc >= 0.82, f"CV accuracy {acc:.3f} below 0.82 with the default settings"
     assert shuffled < 0.35  # the majority class is 0.264
+    # The default learner, with 0.2 of the 413 SNPs per split (below max_features_cap).
+    assert metrics["learner"] == "random_forest" and "compare" not in metrics
+    assert metrics["learner_settings"]["random_forest"]["max_features"] == 82
+
+
+def test_logistic_learner_on_the_runs_matrix(run):
+    """model.learner logistic through the workflow's CV code on the run's own matrix and
+    features: the linear model beats the forest here (bench/results/defaults.md)."""
+    import model
+
+    selected = pd.read_csv(run / "results/features/selected.tsv", sep="\t", dtype={"site_id": str})
+    kept = selected.loc[selected["kept"].astype(str).str.lower() == "true", "site_id"]
+    genotypes = model.read_model_genotypes(run / "results/matrix/genotypes.parquet", kept)
+    samples = pd.read_csv(run / "results/matrix/samples.tsv", sep="\t", keep_default_na=False)
+    X, y = model.labelled_data(genotypes, samples, list(kept))
+    params = {"target": "super_population", "learner": "logistic", "cv_repeats": 1}
+    metrics = model.cross_validate(X, y, params | {"n_shuffles": 0})["metrics"]
+    acc = metrics["metrics"]["accuracy"]["mean"]
+    print(f"1000G logistic: CV accuracy {acc:.3f} (5 x 1)")
+    assert acc >= 0.84

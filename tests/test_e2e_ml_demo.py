@@ -71,6 +71,10 @@ def test_cv_auc_near_oracle_and_null_at_chance(demo):
     )
     assert abs(auc - oracle) <= 0.1
     assert abs(null - 0.5) <= 0.1
+    # The default learner; 0.2 of the demo's ~230 SNPs per split is below the cap.
+    assert metrics["learner"] == "random_forest"
+    settings = metrics["learner_settings"]["random_forest"]
+    assert settings["max_features"] == int(0.2 * metrics["n_features"])
 
 
 def test_causal_snps_rank_in_top_10(demo):

@@ -298,3 +298,103 @@ def test_null_runs_one_repeat_per_shuffle_with_its_own_trees():
     null = m["metrics"]["shuffled"]
     assert (null["n_shuffles"], null["repeats_per_shuffle"], null["n_estimators"]) == (2, 1, 7)
     assert len(null["folds"]) == 2 * 5 and len(m["metrics"]["folds"]) == 2 * 5
+
+
+# ----------------------------------------------------------------------------- learners
+
+LEARNERS_FAST = FAST | {"n_estimators": 25, "boosting_iterations": 15, "auto_folds": 3}
+
+
+def test_every_learner_on_the_same_folds_finds_the_signal():
+    X, y = planted(n=150, m=60)
+    res = model.cross_validate(X, y, LEARNERS_FAST | {"compare": True, "n_shuffles": 1})
+    m = res["metrics"]
+    assert m["learner"] == "random_forest"
+    learners = m["compare"]["learners"]
+    assert list(learners) == ["random_forest", "logistic", "gradient_boosting", "auto"]
+    for name, block in learners.items():
+        assert block["roc_auc"]["mean"] > 0.7, name
+        assert len(block["folds"]) == 5
+    # The configured learner's entry is the main CV itself, on the same folds.
+    assert learners["random_forest"]["roc_auc"]["values"] == m["metrics"]["roc_auc"]["values"]
+    # The planted signal is additive: the linear model is the best of the three.
+    assert learners["logistic"]["roc_auc"]["mean"] >= learners["random_forest"]["roc_auc"]["mean"]
+    assert m["compare"]["majority_baseline_accuracy"] == m["majority_baseline_accuracy"]
+    assert set(m["learner_settings"]) == {"random_forest", "logistic", "gradient_boosting"}
+    json.dumps(m)
+
+
+def test_auto_chooses_inside_each_training_fold_only(monkeypatch):
+    """Nested CV: the choice sees the outer training fold (never its held-out samples),
+    the reported scores are the outer folds' and the null runs the whole choice."""
+    X, y = planted(n=100, m=40)
+    seen = []
+    real = model.choose_learner
+
+    def spy(params, Xs, ys, n_estimators=None):
+        seen.append((len(ys), n_estimators))
+        return real(params, Xs, ys, n_estimators)
+
+    monkeypatch.setattr(model, "choose_learner", spy)
+    art = model.train(X, sheet(X, y), None, LEARNERS_FAST | {"learner": "auto", "n_shuffles": 1})
+    m = art["metrics"]
+    # 5 outer folds (80 training samples), 5 null folds (null trees), then all 100.
+    assert seen == [(80, None)] * 5 + [(80, 100)] * 5 + [(100, None)]
+    assert sum(m["auto"]["chosen_per_outer_fold"].values()) == 5
+    assert {f["learner"] for f in m["folds"]} <= set(model.LEARNERS)
+    final = m["auto"]["final_model"]
+    assert final["chosen"] == art["model"]["metadata"]["learner"]
+    assert model.learner_of(art["model"]["pipeline"]) == final["chosen"]
+    assert set(final["inner_scores"]) == {"random_forest", "logistic"}  # auto_learners
+    assert m["metrics"]["roc_auc"]["mean"] > 0.75
+    assert 0.3 <= m["shuffled"]["metrics"]["roc_auc"]["mean"] <= 0.7
+
+
+def test_auto_on_noise_stays_at_chance():
+    # Picking the best of three on the inner folds must not leak into the outer score.
+    X, y = noise(n=150, m=100, seed=3)
+    res = model.cross_validate(X, y, LEARNERS_FAST | {"learner": "auto"})
+    assert 0.38 <= auc(res) <= 0.62
+
+
+@pytest.mark.parametrize("learner", ["logistic", "gradient_boosting"])
+def test_other_learners_save_load_and_importances(learner, tmp_path):
+    X, y = planted(n=120, m=40)
+    art = model.train(X, sheet(X, y), None, LEARNERS_FAST | {"learner": learner})
+    path = tmp_path / "m.skops"
+    model.save_model(art["model"], path)
+    assert set(sio.get_untrusted_types(file=path)) <= model_io.ALLOWED_TYPES
+    loaded = model_io.load_model(path)
+    assert loaded["metadata"]["learner"] == learner
+    full = X.to_numpy()
+    assert np.allclose(
+        loaded["pipeline"].predict_proba(full), art["model"]["pipeline"].predict_proba(full)
+    )
+    imp = art["importances"]
+    assert np.isclose(imp["importance"].sum(), 1) and (imp["importance"] >= 0).all()
+    causal = set(X.columns[causal_columns(X.shape[1])])
+    assert len(set(imp["site_id"].head(5)) & causal) >= 3
+    assert art["metrics"]["importance"] == model.IMPORTANCE[learner]
+
+
+def test_max_features_cap_bounds_the_per_split_count():
+    p = {"max_features": 0.2, "max_features_cap": 100}
+    assert model.forest_max_features(p, 413) == 82  # the 1000G panel: as before the cap
+    assert model.forest_max_features(p, 18620) == 100  # not 3,724
+    assert model.forest_max_features(p | {"max_features": "sqrt"}, 18620) == 100
+    assert model.forest_max_features(p | {"max_features": "sqrt"}, 400) == 20
+    assert model.forest_max_features(p | {"max_features_cap": 0}, 18620) == 3724
+    assert model.forest_max_features(p | {"max_features": 5000, "max_features_cap": 0}, 300) == 300
+    assert model.forest_max_features(p, 3) == 1
+
+
+def test_fit_pipeline_makes_no_float64_copy_and_imputes_as_simple_imputer():
+    X, y = planted(n=80, m=30)
+    Xa = X.to_numpy().copy()
+    Xa[:, 7] = -1  # a column with no call is dropped, as SimpleImputer drops it
+    params = FAST | {"max_features": "sqrt"}  # 5 per split of 30 or of the 29 kept
+    pipe = model.fit_pipeline(params, Xa, y)
+    ref = model.build_pipeline(params, Xa.shape[1], len(y)).fit(Xa, y)
+    stats = ref.named_steps["impute"].statistics_
+    assert np.array_equal(pipe.named_steps["impute"].statistics_, stats, equal_nan=True)
+    assert np.allclose(pipe.predict_proba(Xa), ref.predict_proba(Xa))

@@ -294,3 +294,35 @@ def test_model_file_with_training_genotypes_round_trips(populations, tmp_path):
     assert labels.tolist() == ["A"] * 120 + ["B"] * 40 + ["C"] * 40
     masked = populations[1].iloc[[0, -1]]
     pd.testing.assert_frame_equal(predict.predict(loaded, masked), predict.predict(a, masked))
+
+
+@pytest.mark.parametrize("learner", ["logistic", "gradient_boosting", "auto"])
+def test_low_coverage_prediction_refits_the_models_learner(learner, tmp_path):
+    """Every learner goes through the same prediction path: the saved model as is for
+    full rows, its own learner (auto: the one chosen) refit on the observed sites, and
+    the training class shares for a sample with no observed site."""
+    g, labels = _populations()
+    sheet = pd.DataFrame({"sample": g.index, "label": labels})
+    params = PARAMS | {"learner": learner, "boosting_iterations": 20, "n_estimators": 20}
+    art = model.train(g, sheet, None, params)
+    path = tmp_path / "m.skops"
+    model_io.save_model(art["model"], path)
+    fitted = model_io.load_model(path)
+    chosen = fitted["metadata"]["learner"]
+    assert chosen in model.LEARNERS and predict.refit_params(fitted)["learner"] == chosen
+    new, truth = _populations(seed=6)
+    rows = [0, 1, 125, 126, 165, 166]
+    new, truth = new.iloc[rows].copy(), truth[rows]
+    masked = new.to_numpy().copy()
+    rng = np.random.default_rng(3)
+    for row in masked[2:5]:
+        row[rng.permutation(40)[8:]] = -1
+    masked[5] = -1  # nothing observed
+    out = predict.predict(fitted, pd.DataFrame(masked, index=new.index, columns=new.columns))
+    expect_last = "marginalised" if chosen == "random_forest" else "prior"
+    assert out["method"].tolist() == ["full"] * 2 + ["refit_observed"] * 3 + [expect_last]
+    assert out.attrs["refits"] == 3
+    assert (out["predicted"].to_numpy()[:5] == truth[:5]).mean() >= 0.8
+    if chosen != "random_forest":
+        shares = np.array([120, 40, 40]) / 200
+        assert np.allclose(out.iloc[5][["prob_A", "prob_B", "prob_C"]].astype(float), shares)
