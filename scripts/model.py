@@ -65,7 +65,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
-from table_io import MISSING, read_genotypes, read_samples, read_sites
+from table_io import MISSING, read_genotype_frame, read_genotypes, read_samples, read_sites
 from threadpoolctl import threadpool_limits
 
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
@@ -103,30 +103,6 @@ def labelled_data(genotypes, samples, features=None, label="label"):
             )
         X = X[list(features)]
     return X, labels[keep].to_numpy(dtype=str)
-
-
-def read_model_genotypes(path, columns, block=1000) -> pd.DataFrame:
-    """The genotype matrix restricted to `columns` (site IDs, in that order), int8, -1 =
-    missing, index `sample`: read with pyarrow a block of columns at a time into one
-    int8 array. Memory: the int8 matrix plus one block (pandas' parquet reader of
-    18,614 columns peaked at 2.4x the whole 35,361-column matrix: bench/results/defaults.md)."""
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    columns = [str(c) for c in columns]
-    parquet = pq.ParquetFile(path)  # its metadata once (35,000 columns: ~150 MB)
-    if "sample" not in parquet.schema_arrow.names:  # not scripts/matrix.py's: the general reader
-        return read_genotypes(path)[columns]
-    samples = parquet.read(columns=["sample"]).column(0).to_pylist()
-    out = np.empty((len(samples), len(columns)), dtype=np.int8)
-    for start in range(0, len(columns), block):
-        table = parquet.read(columns=columns[start : start + block])
-        for j in range(table.num_columns):
-            col = pc.fill_null(table.column(j), MISSING)
-            out[:, start + j] = col.to_numpy().astype(np.int8, copy=False)
-        del table
-    index = pd.Index([str(s) for s in samples], name="sample")
-    return pd.DataFrame(out, index=index, columns=columns, copy=False)
 
 
 # ----------------------------------------------------------------------------- pipeline
@@ -718,7 +694,7 @@ def _main(smk):
     selected = pd.read_csv(smk.input.selected, sep="\t", dtype={"site_id": str})
     kept = selected.loc[selected["kept"].astype(str).str.lower() == "true", "site_id"].tolist()
     # Memory: only the model's columns are read (int8), never the whole matrix.
-    genotypes = read_model_genotypes(smk.input.genotypes, kept)
+    genotypes = read_genotype_frame(smk.input.genotypes, kept)
     metadata = {
         "config": config,
         # Reproducible: the time comes from the environment (SOURCE_DATE_EPOCH), if at all.

@@ -76,10 +76,11 @@ def test_logistic_learner_on_the_runs_matrix(run):
     """model.learner logistic through the workflow's CV code on the run's own matrix and
     features: the linear model beats the forest here (bench/results/defaults.md)."""
     import model
+    import table_io
 
     selected = pd.read_csv(run / "results/features/selected.tsv", sep="\t", dtype={"site_id": str})
     kept = selected.loc[selected["kept"].astype(str).str.lower() == "true", "site_id"]
-    genotypes = model.read_model_genotypes(run / "results/matrix/genotypes.parquet", kept)
+    genotypes = table_io.read_genotype_frame(run / "results/matrix/genotypes.parquet", kept)
     samples = pd.read_csv(run / "results/matrix/samples.tsv", sep="\t", keep_default_na=False)
     X, y = model.labelled_data(genotypes, samples, list(kept))
     params = {"target": "super_population", "learner": "logistic", "cv_repeats": 1}
