@@ -65,7 +65,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
-from table_io import MISSING, read_genotype_frame, read_genotypes, read_samples, read_sites
+from table_io import MISSING, read_genotype_frame, read_samples, read_sites
 from threadpoolctl import threadpool_limits
 
 METRICS = ["accuracy", "balanced_accuracy", "roc_auc"]
