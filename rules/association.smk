@@ -19,6 +19,6 @@ rule association:
         mem_mb=mem(2000),
     params:
         association=config["association"],
-        ploidy=config["ploidy"],
+        ploidy=MAX_PLOIDY,
     script:
         "../scripts/association.py"

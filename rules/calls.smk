@@ -41,6 +41,7 @@ if CALL_MODE == "joint":
 
     rule call_chunk:
         input:
+            **PLOIDY_INPUTS,
             ref=GENOME,
             fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
@@ -60,11 +61,10 @@ if CALL_MODE == "joint":
         params:
             mpileup=config["bcftools"]["mpileup"],
             call=config["bcftools"]["call"],
-            ploidy=config["ploidy"],
         shell:
             "(set -o pipefail; bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
             " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
-            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
+            " | bcftools call --ploidy-file {input.ploidy:q} -S {input.sexes:q} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
             " && bcftools index {output:q}) 2> {log:q}"
 
 else:
@@ -100,6 +100,7 @@ else:
 
     rule merge_gvcf_chunk:
         input:
+            **PLOIDY_INPUTS,
             ref=GENOME,
             fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
@@ -118,14 +119,13 @@ else:
             mem_mb=mem(1000),
         params:
             call=config["bcftools"]["call"],
-            ploidy=config["ploidy"],
         shell:
             # merge -g fills a sample's hom-ref block into the other samples' variant
             # sites; call then genotypes all samples together from the merged
             # likelihoods. Blocks overlapping the chunk start are read (-R), records
             # are kept by POS (-T) so that no site is emitted by two chunks.
             "(set -o pipefail; bcftools merge -g {input.ref:q} -R {input.bed:q} -Ou {input.gvcfs:q}"
-            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ou"
+            " | bcftools call --ploidy-file {input.ploidy:q} -S {input.sexes:q} -a FORMAT/GQ {params.call} -Ou"
             " | bcftools view -T {input.bed:q} -Ob -o {output:q}"
             " && bcftools index {output:q}) 2> {log:q}"
 

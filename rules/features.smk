@@ -18,6 +18,6 @@ rule features:
         mem_mb=mem(2000),
     params:
         features=config["features"],
-        ploidy=config["ploidy"],
+        ploidy=MAX_PLOIDY,
     script:
         "../scripts/features.py"
