@@ -89,3 +89,45 @@ def test_mismatch_error(tmp_path):
     log = (tmp_path / "results/logs/sex_check/sex_check.log").read_text()
     assert "sex_check.mismatch_error is true" in log and "s0" in log
     assert not (tmp_path / "results/sex_check/sex_check.tsv").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("mode", ["joint", "gvcf"])
+def test_males_called_haploid_from_reads(small_demo, tmp_path, mode):
+    """From reads, in both calling modes: with a ploidy file that makes the small demo's
+    chr2 male-haploid past a PAR of 5 kb and a `sex` column, every male genotype there is
+    haploid (no heterozygous male call), PAR and chr1 calls diploid; a sample of unknown
+    sex whose depth cannot tell is called female, and the log says so."""
+    import pysam
+    import yaml
+    from conftest import copy_run
+
+    src, samples, _ = small_demo
+    workdir = copy_run(src, tmp_path / "run")
+    (workdir / "config/ploidy.txt").write_text("chr2 5001 40000 M 1\n* * * M 2\n* * * F 2\n")
+    path = workdir / "config/samples.tsv"
+    sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    sheet["sex"] = ["male" if i % 2 == 0 else "female" for i in range(len(sheet))]
+    sheet.loc[1, "sex"] = "unknown"
+    sheet.to_csv(path, sep="\t", index=False)
+    cfg_path = workdir / "config/config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["ploidy"] = "config/ploidy.txt"
+    cfg["bcftools"]["mode"] = mode
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    snakemake(workdir, "results/calls/cohort.vcf.gz")
+    males = set(sheet.loc[sheet["sex"] == "male", "sample"])
+    ploidies = {}
+    with pysam.VariantFile(str(workdir / "results/calls/cohort.vcf.gz")) as vcf:
+        assert list(vcf.header.samples) == sorted(sheet["sample"])
+        for rec in vcf:
+            region = "x" if rec.chrom == "chr2" and rec.pos > 5000 else "other"
+            for s in vcf.header.samples:
+                gt = rec.samples[s]["GT"]
+                key = (region, s in males)
+                ploidies.setdefault(key, set()).add(len(gt))
+    assert ploidies[("x", True)] == {1}  # males haploid outside the PAR: no het call
+    assert ploidies[("x", False)] == {2} and ploidies[("other", True)] == {2}
+    log = (workdir / "results/logs/sex_check/sex_calling.log").read_text()
+    unknown = sheet.loc[1, "sample"]
+    assert f"{unknown}: sex unknown in the sheet: called as female (depth inconclusive" in log
