@@ -100,6 +100,11 @@ try:
     HAPLOID_CONTIGS = ploidy_defs.haploid_contigs(config["ploidy"], Path.cwd())
 except ploidy_defs.PloidyError as e:
     raise WorkflowError(str(e)) from None
+# The sheet's sexes, where the ploidy depends on sex (rules/sex_check.smk sex_calling
+# params: editing another column of the sheet reruns no calling job).
+SHEET_SEX = {}
+if ploidy_defs.kind(config["ploidy"]) != "int" and "sex" in samples:
+    SHEET_SEX = {s: x for s, x in zip(samples.index, samples["sex"]) if x in ("male", "female")}
 # The calling jobs' ploidy file and `bcftools call -S` sexes (rules/sex_check.smk).
 PLOIDY_INPUTS = {
     "ploidy": "results/sex_check/ploidy.txt",

@@ -1,7 +1,8 @@
 # Ploidy by sex and region, and the sex check (scripts/ploidy.py, scripts/sex_check.py).
 # sex_calling: the ploidy file (config `ploidy`, mitochondria haploid) and each sample's
 #   sex for `bcftools call -S`: the sheet's, or for unknown/empty the sex its depth shows
-#   (its QC record, from idxstats), stated in the log.
+#   (its QC record, from idxstats), stated in the log. The sheet's sexes come as params,
+#   so that editing a label of the sheet reruns no calling.
 # sex_check: sex inferred from depth (from reads) and from the X calls, against the
 #   sheet; mismatches logged (an error with sex_check.mismatch_error).
 
@@ -9,7 +10,6 @@
 rule sex_calling:
     input:
         fai=GENOME_FAI,
-        samples=config["samples"],
         qc=expand("results/qc/{sample}.json", sample=SAMPLES),
     output:
         ploidy="results/sex_check/ploidy.txt",
@@ -25,6 +25,7 @@ rule sex_calling:
         mem_mb=mem(500),
     params:
         ploidy=config["ploidy"],
+        sexes=SHEET_SEX,  # male/female of the sheet; {} when the ploidy ignores sex
     script:
         "../scripts/sex_check.py"
 

@@ -112,9 +112,7 @@ def calling_sexes(sheet: dict, depth: dict) -> tuple[dict, list[str]]:
         d = depth.get(sample, "unknown")
         used[sample] = d if d in SEXES else "female"
         why = "inferred from depth" if d in SEXES else "depth inconclusive, diploid X assumed"
-        lines.append(
-            f"{sample}: sex {value or 'empty'} in the sheet: called as {used[sample]} ({why})"
-        )
+        lines.append(f"{sample}: no male/female in the sheet: called as {used[sample]} ({why})")
     return used, lines
 
 
@@ -216,11 +214,12 @@ def read_sheet_sex(path) -> dict:
 
 
 def _depths(records) -> dict:
+    """{sample: {x_ratio, y_ratio, depth_sex}} of QC records (every record's sample; a
+    record written before the sex check existed gives `unknown`)."""
     out = {}
     for path in records:
         rec = json.loads(Path(path).read_text())
-        if rec.get("sex"):
-            out[rec["sample"]] = rec["sex"]
+        out[rec["sample"]] = rec.get("sex") or {"depth_sex": "unknown"}
     return out
 
 
@@ -232,8 +231,10 @@ def _main_calling(smk):
         ploidy_file_text(smk.params.ploidy, read_fai(smk.input.fai), Path.cwd())
     )
     # bcftools call -S also orders the output's samples: the calling jobs' order (sorted).
-    sheet = dict(sorted(read_sheet_sex(smk.input.samples).items()))
-    depth = {s: d["depth_sex"] for s, d in _depths(smk.input.qc).items()}
+    records = _depths(smk.input.qc)
+    sexes = dict(smk.params.sexes)
+    sheet = {s: sexes.get(s, "") for s in sorted(records)}
+    depth = {s: d["depth_sex"] for s, d in records.items()}
     used, lines = calling_sexes(sheet, depth)
     Path(smk.output.sexes).write_text(sex_file_text(used))
     with open(smk.log[0], "w") as log:

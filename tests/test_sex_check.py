@@ -40,7 +40,9 @@ def test_calling_sexes_fall_back_to_depth():
         {"a": "female", "b": "male", "c": "female", "e": "unknown"},
     )
     assert used == {"a": "male", "b": "male", "c": "female", "d": "female", "e": "female"}
-    assert len(lines) == 3 and "b: sex unknown in the sheet: called as male (inferred" in lines[0]
+    assert (
+        len(lines) == 3 and "b: no male/female in the sheet: called as male (inferred" in lines[0]
+    )
     assert "diploid X assumed" in lines[2]
     from ploidy import sex_file_text
 

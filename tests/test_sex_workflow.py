@@ -130,4 +130,4 @@ def test_males_called_haploid_from_reads(small_demo, tmp_path, mode):
     assert ploidies[("x", False)] == {2} and ploidies[("other", True)] == {2}
     log = (workdir / "results/logs/sex_check/sex_calling.log").read_text()
     unknown = sheet.loc[1, "sample"]
-    assert f"{unknown}: sex unknown in the sheet: called as female (depth inconclusive" in log
+    assert f"{unknown}: no male/female in the sheet: called as female (depth inconclusive" in log
