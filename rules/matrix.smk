@@ -34,9 +34,10 @@ rule matrix:
 
 # Optional PLINK 2 copy of the same genotypes for GWAS tools (matrix.plink), with the
 # matrix's site IDs `chrom:pos:ref:alt` as variant IDs so that both line up: set by
-# bcftools from the VCF's own contig names (plink2's `@` would write chr1 as 1). As in
-# the matrix, a half-missing call (./1) is missing and a repeated site ID keeps its first
-# record. tests/test_plink.py reads the export back and runs plink2 --glm on it. The
+# bcftools from the VCF's own contig names (plink2's `@` would write chr1 as 1). A half
+# call (./1) is missing, as in the matrix off X/Y/MT (on them the matrix reads it as the
+# haploid call: plink2 cannot tell contigs apart here), and a repeated site ID keeps its
+# first record. tests/test_plink.py reads the export back and runs plink2 --glm on it. The
 # .psam's SEX: the sheet's sex, else the inferred one (rules/sex_check.smk), else unknown.
 rule plink:
     input:

@@ -144,18 +144,19 @@ def max_ploidy(value, base_dir=".") -> int:
 def haploid_contigs(value, base_dir=".") -> list[str]:
     """Contigs that hold haploid genotypes for someone: where a half call (`0/.`, `./1`)
     is read as the haploid call it is. The X, Y and mitochondrial names, plus every contig
-    a ploidy file or preset gives ploidy 1 (sorted)."""
+    a ploidy file or preset gives ploidy 1 (sorted); `*` when a default line (`* * *`) is
+    haploid for some sex (presets X and Y): then every contig."""
     names = {n for group in (X_NAMES, Y_NAMES, MITO_NAMES) for n in group}
     names |= {n.upper() for n in names} | {"chrX", "chrY", "chrM", "chrMT"}
     if kind(value) != "int":
         rows = parse_ploidy_file(definition(value, base_dir), value)
-        names |= {r[0] for r in rows if r[4] == 1 and r[0] != "*"}
+        names |= {r[0] for r in rows if r[4] == 1}
     return sorted(names)
 
 
 def half_call_haploid(chrom: str, contigs) -> bool:
     """Whether half calls on `chrom` are haploid calls (see haploid_contigs)."""
-    return chrom in contigs or chrom.lower() in X_NAMES | Y_NAMES | MITO_NAMES
+    return "*" in contigs or chrom in contigs or chrom.lower() in X_NAMES | Y_NAMES | MITO_NAMES
 
 
 def ploidy_file_text(value, contigs: dict, base_dir=".") -> str:

@@ -185,6 +185,9 @@ def test_ploidy_settings(tmp_path):
     (tmp_path / "p.txt").write_text("chrZ 1 1000 F 1\n* * * M 2\n* * * F 2\n")
     assert ploidy.max_ploidy("p.txt", tmp_path) == 2
     assert "chrZ" in ploidy.haploid_contigs("p.txt", tmp_path)
+    assert "*" not in ploidy.haploid_contigs("p.txt", tmp_path)
+    assert "*" in ploidy.haploid_contigs("Y") and ploidy.half_call_haploid("chr5", {"*"})
+    assert not ploidy.half_call_haploid("chr5", ploidy.haploid_contigs("GRCh38"))
     (tmp_path / "bad.txt").write_text("chrZ 1 1000 F\n")
     with pytest.raises(ploidy.PloidyError, match="line 1"):
         ploidy.max_ploidy("bad.txt", tmp_path)
