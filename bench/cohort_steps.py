@@ -119,6 +119,11 @@ def calling(n: int, gvcf=True) -> list[dict]:
     bed = d / "chunk.bed"
     bed.write_text(f"{CONTIG}\t0\t{LENGTH}\n")
     (d / "bams.list").write_text("".join(f"{b}\n" for b in bams))
+    # The calling jobs' ploidy inputs (rules/sex_check.smk): diploid everywhere, every
+    # sample listed (bcftools call -S keeps only the samples it names).
+    ploidy, sexes = d / "ploidy.txt", d / "sexes.txt"
+    ploidy.write_text("* * * * 2\n")
+    sexes.write_text("".join(f"{Path(b).name.removesuffix('.bam')}\tF\n" for b in bams))
     rows = []
 
     def step(label, cmd, out):
@@ -134,13 +139,13 @@ def calling(n: int, gvcf=True) -> list[dict]:
     step(
         "call_chunk (joint)",
         f"bcftools mpileup -f {ref} -R {bed} -a FORMAT/AD,FORMAT/DP {MPILEUP} -Ou -b {d}/bams.list"
-        f" | bcftools call --ploidy 2 -a FORMAT/GQ {CALL} -Ob -o {joint}"
+        f" | bcftools call --ploidy-file {ploidy} -S {sexes} -a FORMAT/GQ {CALL} -Ob -o {joint}"
         f" && bcftools index -f {joint}",
         joint,
     )
     merge = (
         "import sys, calls; a = sys.argv; calls.merge_chunk(open(a[1]).read().split(), a[2], a[3],"
-        f" a[4], 2, {CALL!r}, sys.stderr, int(a[5]) or None)"
+        f" a[4], {str(ploidy)!r}, {str(sexes)!r}, {CALL!r}, sys.stderr, int(a[5]) or None)"
     )
     flat, tree = d / "gvcf.bcf", d / "gvcf_tree.bcf"
     csv = d / "gvcfs.list"

@@ -21,6 +21,6 @@ rule association:
         mem_mb=mem(2000, per_input_mb=40, inputs=["genotypes"]),
     params:
         association=config["association"],
-        ploidy=config["ploidy"],
+        ploidy=MAX_PLOIDY,
     script:
         "../scripts/association.py"

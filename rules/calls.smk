@@ -41,6 +41,7 @@ if CALL_MODE == "joint":
 
     rule call_chunk:
         input:
+            **PLOIDY_INPUTS,
             ref=GENOME,
             fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
@@ -62,7 +63,6 @@ if CALL_MODE == "joint":
         params:
             mpileup=config["bcftools"]["mpileup"],
             call=config["bcftools"]["call"],
-            ploidy=config["ploidy"],
             open_files=calls.open_files_needed(len(SAMPLES)),
         shell:
             # One open file per BAM: the soft limit is raised to the hard one; a node
@@ -75,7 +75,7 @@ if CALL_MODE == "joint":
             " '(README: Large cohorts).' >&2; exit 1; fi;"
             " bcftools mpileup -f {input.ref:q} -R {input.bed:q}"
             " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
-            " | bcftools call --ploidy {params.ploidy} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
+            " | bcftools call --ploidy-file {input.ploidy:q} -S {input.sexes:q} -a FORMAT/GQ {params.call} -Ob -o {output:q}"
             " && bcftools index {output:q}) 2> {log:q}"
 
 else:
@@ -111,6 +111,7 @@ else:
 
     rule merge_gvcf_chunk:
         input:
+            **PLOIDY_INPUTS,
             ref=GENOME,
             fai=GENOME_FAI,
             bed="results/calls/chunks/{chunk}.bed",
@@ -130,7 +131,6 @@ else:
             mem_mb=mem(1000, per_1000_samples_mb=500),
         params:
             call=config["bcftools"]["call"],
-            ploidy=config["ploidy"],
         script:
             # bcftools merge -g | bcftools call | bcftools view -T, per chunk; the merge
             # in groups (a tree) when the gVCFs need more open files than the job's hard

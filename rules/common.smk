@@ -104,6 +104,26 @@ for _sheet in (samples, units) if FROM_READS else (samples,):
     _sheet.attrs.pop("lines", None)
 
 SAMPLES = sorted(samples.index)
+
+# Ploidy by sex and region (config `ploidy`, scripts/ploidy.py): the matrix's dosage scale
+# (1 or 2) and the contigs where half calls (0/., ./1) are haploid calls.
+import ploidy as ploidy_defs  # noqa: E402
+
+try:
+    MAX_PLOIDY = ploidy_defs.max_ploidy(config["ploidy"], Path.cwd())
+    HAPLOID_CONTIGS = ploidy_defs.haploid_contigs(config["ploidy"], Path.cwd())
+except ploidy_defs.PloidyError as e:
+    raise WorkflowError(str(e)) from None
+# The sheet's sexes, where the ploidy depends on sex (rules/sex_check.smk sex_calling
+# params: editing another column of the sheet reruns no calling job).
+SHEET_SEX = {}
+if ploidy_defs.kind(config["ploidy"]) != "int" and "sex" in samples:
+    SHEET_SEX = {s: x for s, x in zip(samples.index, samples["sex"]) if x in ("male", "female")}
+# The calling jobs' ploidy file and `bcftools call -S` sexes (rules/sex_check.smk).
+PLOIDY_INPUTS = {
+    "ploidy": "results/sex_check/ploidy.txt",
+    "sexes": "results/sex_check/calling_sexes.txt",
+}
 # The units sheet as plain dicts: input functions run once per job, and a pandas .loc per
 # call made the DAG of 10,000 samples take minutes (bench/results/dag.md).
 FASTQS_OF = {}  # (sample, unit) -> [fq1] or [fq1, fq2]
@@ -312,7 +332,19 @@ def get_final_outputs():
         outputs.append("results/matrix/genotypes.vcz")  # rules/vcf_zarr.smk
     if FROM_READS:
         outputs += ["results/calls/cohort.vcf.gz", "results/calls/cohort.stats.txt"]
+    if not PREDICT_WITH:
+        outputs += ["results/sex_check/sex_check.tsv", "results/report/sex_check/sex.png"]
     outputs += report_outputs()  # rules/report.smk: figures, summary.tsv, MultiQC
     outputs += NOTEBOOK_OUTPUTS  # rules/notebooks.smk: executed notebooks as HTML
     outputs += sequence_model_outputs()  # rules/sequence_model.smk ([] unless enabled)
     return outputs
+
+
+def sex_check_inputs(wildcards):
+    """rules/sex_check.smk sex_check: the filtered calls, the sheet; from reads also the
+    QC records (depth) and the sexes the calling used."""
+    inputs = {"vcf": "results/filter/filtered.bcf", "samples": config["samples"]}
+    if FROM_READS:
+        inputs["qc"] = expand("results/qc/{sample}.json", sample=SAMPLES)
+        inputs["sexes"] = "results/sex_check/calling_sexes.txt"
+    return inputs

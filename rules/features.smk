@@ -20,6 +20,6 @@ rule features:
         mem_mb=mem(2000, per_input_mb=40, inputs=["genotypes"]),
     params:
         features=config["features"],
-        ploidy=config["ploidy"],
+        ploidy=MAX_PLOIDY,
     script:
         "../scripts/features.py"

@@ -24,7 +24,8 @@ rule filter_chunk:
         mem_mb=mem(1000),
     params:
         filter=config["filter"],
-        ploidy=config["ploidy"],
+        ploidy=MAX_PLOIDY,
+        haploid_contigs=HAPLOID_CONTIGS,
         scatter=N_CHUNKS > 1,
     script:
         "../scripts/filter.py"

@@ -30,19 +30,22 @@ rule matrix:
         mem_mb=mem(2000, per_input_mb=5, inputs=["npzs"]),
     params:
         target=config["model"]["target"],
-        ploidy=config["ploidy"],
+        ploidy=MAX_PLOIDY,
     script:
         "../scripts/matrix.py"
 
 
 # Optional PLINK 2 copy of the same genotypes for GWAS tools (matrix.plink), with the
 # matrix's site IDs `chrom:pos:ref:alt` as variant IDs so that both line up: set by
-# bcftools from the VCF's own contig names (plink2's `@` would write chr1 as 1). As in
-# the matrix, a half-missing call (./1) is missing and a repeated site ID keeps its first
-# record. tests/test_plink.py reads the export back and runs plink2 --glm on it.
+# bcftools from the VCF's own contig names (plink2's `@` would write chr1 as 1). A half
+# call (./1) is missing, as in the matrix off X/Y/MT (on them the matrix reads it as the
+# haploid call: plink2 cannot tell contigs apart here), and a repeated site ID keeps its
+# first record. tests/test_plink.py reads the export back and runs plink2 --glm on it. The
+# .psam's SEX: the sheet's sex, else the inferred one (rules/sex_check.smk), else unknown.
 rule plink:
     input:
         unpack(get_matrix_inputs),
+        sex="results/sex_check/sex_check.tsv",
     output:
         multiext("results/matrix/genotypes", ".pgen", ".pvar", ".psam"),
     log:
@@ -58,6 +61,12 @@ rule plink:
         "tmp=$(mktemp -d {resources.tmpdir:q}/plink.XXXXXX); trap 'rm -rf \"$tmp\"' EXIT;"
         " bcftools annotate --set-id '%CHROM:%POS:%REF:%FIRST_ALT' -Ob -o \"$tmp/ids.bcf\""
         " {input.vcf:q} > {log:q} 2>&1"
-        ' && plink2 --bcf "$tmp/ids.bcf" --make-pgen --out results/matrix/genotypes'
+        # the .psam's SEX: the sheet's, else the inferred one
+        """ && awk -F'\\t' 'NR == 1 {{print "#IID\\tSEX"; next}}"""
+        """ {{s = ($2 == "male" || $2 == "female") ? $2 : $3;"""
+        """ print $1 "\\t" (s == "male" ? "M" : s == "female" ? "F" : "U")}}'"""
+        ' {input.sex:q} > "$tmp/sex.txt"'
+        ' && plink2 --bcf "$tmp/ids.bcf" --update-sex "$tmp/sex.txt" --make-pgen'
+        " --out results/matrix/genotypes"
         " --allow-extra-chr --vcf-half-call missing --rm-dup force-first"
         " --threads {threads} --memory {resources.mem_mb} >> {log:q} 2>&1"

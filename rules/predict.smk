@@ -53,6 +53,7 @@ if PREDICT_WITH:
 
     rule genotype_model_sites:
         input:
+            **PLOIDY_INPUTS,
             ref=GENOME,
             fai=GENOME_FAI,
             sites="results/predict/model_sites.tsv",
@@ -73,14 +74,13 @@ if PREDICT_WITH:
             mem_mb=mem(1000),
         params:
             mpileup=config["bcftools"]["mpileup"],
-            ploidy=config["ploidy"],
         shell:
             # -C alleles -T: call exactly the model's alleles at its sites,
             # hom-ref included (no --variants-only).
             "(set -o pipefail; bcftools mpileup -f {input.ref:q} -T {input.sites:q}"
             " -a FORMAT/AD,FORMAT/DP {params.mpileup} -Ou {input.bams:q}"
             " | bcftools call -m -C alleles -T {input.sites:q} -a FORMAT/GQ"
-            " --ploidy {params.ploidy} -Ou"
+            " --ploidy-file {input.ploidy:q} -S {input.sexes:q} -Ou"
             # The training run's genotype mask, so that new samples are genotyped
             # as the training samples were (rule model_sites).
             ' | bcftools filter -S . -e "$(cat {input.mask:q})" -Oz -o {output.vcf:q}'
@@ -131,6 +131,7 @@ if PREDICT_WITH:
             mem_mb=mem(2000),
         params:
             target=config["model"]["target"],
-            ploidy=config["ploidy"],
+            ploidy=MAX_PLOIDY,
+            haploid_contigs=HAPLOID_CONTIGS,
         script:
             "../scripts/matrix.py"

@@ -63,6 +63,7 @@ def summary_inputs(wildcards):
             "counts": "results/filter/filter_counts.tsv",
             "assoc": "results/association/association_summary.json",
             "metrics": "results/model/metrics.json",
+            "sex": "results/sex_check/sex_check.tsv",  # rules/sex_check.smk
         }
     if FROM_READS:
         inputs["qc"] = qc_records()  # rules/map.smk markdup: trimming and mapping QC

@@ -255,9 +255,10 @@ def merge_tree(gvcfs, ref, bed, scratch, width, run):
     return files
 
 
-def merge_chunk(gvcfs, ref, bed, out, ploidy, call_args, log, limit):
+def merge_chunk(gvcfs, ref, bed, out, ploidy_file, sexes, call_args, log, limit):
     """One chunk of gvcf mode: merge -g of all `gvcfs` (through a tree of merges when
-    they need more open files than `limit` allows) | bcftools call | view -T, into `out`
+    they need more open files than `limit` allows) | bcftools call with the ploidy of each
+    sample's sex (`ploidy_file`, `sexes`: rules/sex_check.smk) | view -T, into `out`
     (BCF + .csi). Intermediate files live in `<out>.tmp.d`, removed at start and end."""
     scratch = Path(f"{out}.tmp.d")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -288,7 +289,8 @@ def merge_chunk(gvcfs, ref, bed, out, ploidy, call_args, log, limit):
     # emitted by two chunks.
     run(
         merge_cmd(ref, bed, listed, "-Ou")
-        + f" | bcftools call --ploidy {q(str(ploidy))} -a FORMAT/GQ {call_args} -Ou"
+        + f" | bcftools call --ploidy-file {q(str(ploidy_file))} -S {q(str(sexes))}"
+        + f" -a FORMAT/GQ {call_args} -Ou"
         + f" | bcftools view -T {q(str(bed))} -Ob -o {q(str(out))}"
         + f" && bcftools index -f {q(str(out))}"
     )
@@ -296,14 +298,16 @@ def merge_chunk(gvcfs, ref, bed, out, ploidy, call_args, log, limit):
 
 
 def _main(snakemake):
-    if snakemake.rule == "merge_gvcf_chunk":
+    # Which rule by its wildcards, not its name: a module may prefix it (README, Deploy).
+    if "chunk" in snakemake.wildcards.keys():  # merge_gvcf_chunk
         with open(snakemake.log[0], "w") as log:
             merge_chunk(
                 list(snakemake.input.gvcfs),
                 snakemake.input.ref,
                 snakemake.input.bed,
                 snakemake.output[0],
-                snakemake.params.ploidy,
+                snakemake.input.ploidy,
+                snakemake.input.sexes,
                 snakemake.params.call,
                 log,
                 open_files_limit(raise_soft=True),

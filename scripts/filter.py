@@ -14,7 +14,11 @@ Filters, in order; a site is counted once, by the first filter that removes it:
    counted under DP only. Checks are skipped when the field is not in the header (noted
    in the log) and a missing per-sample value (`.`) passes, as in `bcftools filter`.
 5. `low_call_rate`: called genotypes / samples < `min_call_rate`, after masking. A
-   genotype with any missing allele (`./1`) is not called.
+   haploid call (`0`, `1`) is called. A half call (`0/.`, `./1`) is called, as the haploid
+   call of the allele it has, on the contigs that hold haploid genotypes (X, Y and
+   mitochondria by name, and the ploidy file's ploidy-1 contigs: scripts/ploidy.py), as
+   exports of males' X write them; elsewhere it is not called. MAF and INFO/AC, AN count
+   the alleles that exist: a male's X call is one allele.
 6. `monomorphic`: MAF 0 over the called genotypes after masking (always removed, also with
    `min_maf: 0`; a site with no called genotype at all counts here too).
 7. `low_maf`: MAF < `min_maf`, alleles counted over called genotypes after masking.
@@ -54,6 +58,7 @@ import pandas as pd
 import pysam
 from calls import read_chunk
 from defaults import with_defaults
+from ploidy import half_call_haploid
 
 SITE_FILTERS = ["not_biallelic", "not_snp", "low_qual"]
 MASKS = ["genotypes_masked_dp", "genotypes_masked_gq"]
@@ -76,14 +81,18 @@ def classify(ref: str, alts: list[str], snps_only: bool) -> str | None:
     return None
 
 
-def genotype_stats(gt: np.ndarray):
+def genotype_stats(gt: np.ndarray, half_haploid=False):
     """(called, dosage, n_alleles, has_ref) per sample from `Variant.genotype.array()` of a
     biallelic site.
 
     gt: (n_samples, k + 1) int16, alleles then the phase flag; -1 = missing allele, -2 =
-    padding of a genotype shorter than k (a haploid call in a diploid record). A genotype is
-    called when no allele is missing (`./1` is not called). dosage = ALT alleles (int8),
-    n_alleles = alleles present, has_ref = a REF allele present; all three ignore `called`.
+    padding of a genotype shorter than k (a haploid call in a diploid record). A haploid
+    call (`0`, `1`) is called, with one allele. A half call (`0/.`, `./1`: some allele
+    missing) is called only where `half_haploid` (bool, or per genotype): on contigs that
+    hold haploid genotypes (X, Y, mitochondria: scripts/ploidy.py) it is the haploid call
+    of the allele it has, as exports of males' X write them; elsewhere it is missing.
+    dosage = ALT alleles (int8), n_alleles = alleles present, has_ref = a REF allele
+    present; all three ignore `called`.
     """
     n = len(gt)
     missing, has_ref = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
@@ -94,7 +103,19 @@ def genotype_stats(gt: np.ndarray):
         has_ref |= a == 0
         dosage += a > 0
         n_alleles += a >= 0
-    return ~missing & (n_alleles > 0), dosage, n_alleles, has_ref
+    return (~missing | half_haploid) & (n_alleles > 0), dosage, n_alleles, has_ref
+
+
+def matrix_dosage(dosage: np.ndarray, n_alleles: np.ndarray, ploidy: int) -> np.ndarray:
+    """The matrix's int8 dosage: ALT alleles on the cohort's scale. With `ploidy` 2, a
+    haploid call (one allele: males' X outside the PARs and Y, mitochondria, a half call
+    read as haploid) counts 0 or 2, as PLINK's `--xchr-model 2`: a male's single active X
+    stands for a female's two (dosage compensation), and dosage 1 keeps meaning
+    heterozygous. With `ploidy` 1 every call is 0/1. AC/AN, call rate and MAF are counted
+    over the alleles that exist (a male has one X allele), not over this scale."""
+    if ploidy < 2:
+        return dosage
+    return np.where(n_alleles == 1, dosage * 2, dosage).astype(np.int8)
 
 
 def called_sum(values: np.ndarray, called: np.ndarray) -> int:
@@ -233,8 +254,10 @@ class ChunkGenotypes:
     """The int8 ALT dosages of the sites a filter job keeps, written for the matrix step
     (scripts/matrix.py `gather_chunks`), so that the genotypes are decoded once.
 
-    Exactly what `matrix.build_matrix` makes of the filtered VCF: -1 = not called (any
-    allele missing, or masked), a repeated site ID keeps its first record. Files:
+    Exactly what `matrix.build_matrix` makes of the filtered VCF: the dosage of
+    `matrix_dosage` (haploid calls 0/2 when `ploidy` is 2), -1 = not called (no allele,
+    a half call off the haploid contigs, or masked), a repeated site ID keeps its first
+    record. Files:
       .npz  mat (sites x samples int8), names (samples), not_het (2 x k: site, sample of
             the dosage-1 calls without a REF allele, i.e. haploid ALT calls, which the
             dosage alone would count as heterozygous), duplicates (site IDs of the
@@ -242,12 +265,13 @@ class ChunkGenotypes:
       .tsv  site_id chrom pos ref alt called ac an (called genotypes, ALT and all alleles)
     """
 
-    def __init__(self):
+    def __init__(self, ploidy: int = 2):
+        self.ploidy = ploidy
         self.names = []  # set by filter_vcf from the VCF
         self.blocks, self.rows, self.not_het = [], [], []
         self.seen, self.duplicates, self.n = set(), [], 0
 
-    def add(self, variants, dosage, called, has_ref, counts):
+    def add(self, variants, dosage, called, has_ref, counts, n_alleles=None):
         keep = []
         for j, v in enumerate(variants):
             site_id = f"{v.CHROM}:{v.POS}:{v.REF}:{v.ALT[0]}"
@@ -257,7 +281,11 @@ class ChunkGenotypes:
             self.seen.add(site_id)
             keep.append(j)
             self.rows.append((site_id, v.CHROM, v.POS, v.REF, v.ALT[0], *counts[j]))
-        d = dosage[keep]
+        d = (
+            dosage[keep]
+            if n_alleles is None
+            else matrix_dosage(dosage[keep], n_alleles[keep], self.ploidy)
+        )
         d[~called[keep]] = -1
         rows, cols = np.nonzero((d == 1) & ~has_ref[keep])
         self.not_het.append(np.stack([rows + self.n, cols]))
@@ -280,7 +308,14 @@ class ChunkGenotypes:
 
 
 def filter_vcf(
-    in_vcf, out_vcf, params: dict, ploidy: int, chunk_bed=None, genotypes=None, index=True
+    in_vcf,
+    out_vcf,
+    params: dict,
+    ploidy: int,
+    chunk_bed=None,
+    genotypes=None,
+    index=True,
+    haploid_contigs=(),
 ) -> pd.DataFrame:
     """Filter `in_vcf` (or its records with POS in `chunk_bed`) into `out_vcf` (BCF + .csi
     or bgzipped VCF + .tbi, by name); returns the counts table.
@@ -290,15 +325,17 @@ def filter_vcf(
     error). Notes for the log (skipped checks, missing QUAL) are in the table's
     `attrs["notes"]`. `genotypes` (a ChunkGenotypes) collects the kept sites' dosages;
     `index=False` leaves out the index (a chunk's BCF is only joined by `gather`).
+    Half calls on `haploid_contigs` (and X, Y, mitochondria by name) are haploid calls
+    (`genotype_stats`); their count is in `attrs["half_calls"]`.
     """
     with bcf_stream(in_vcf, chunk_bed) as reader:
-        counts = _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes)
+        counts = _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes, set(haploid_contigs))
     if index:
         index_vcf(out_vcf)
     return counts
 
 
-def _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes) -> pd.DataFrame:
+def _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes, haploid_contigs) -> pd.DataFrame:
     p = with_defaults("filter", params)
     n_samples = len(reader.samples)
     if genotypes is not None:
@@ -317,6 +354,8 @@ def _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes) -> pd.DataFrame:
     removed = dict.fromkeys(SITE_FILTERS + POST_MASK_FILTERS, 0)
     masked_counts = dict.fromkeys(MASKS, 0)
     n_in = n_out = qual_missing = 0
+    half_calls = [0]
+    half_of = {}  # contig -> half calls read as haploid there
     min_qual, min_cr, min_maf = p["min_qual"] or 0, p["min_call_rate"] or 0, p["min_maf"] or 0
     done_contigs, last = set(), (None, 0)
     # Sites passing the site filters wait in `pending` and get their genotype filters a
@@ -332,8 +371,13 @@ def _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes) -> pd.DataFrame:
             return 0
         b = len(pending)
         gts = np.stack([gt for _, gt in pending])  # sites x samples x (k + 1)
-        stats = genotype_stats(gts.reshape(b * n_samples, gts.shape[2]))
+        half = np.array([half_of.setdefault(v.CHROM, half_call_haploid(v.CHROM, haploid_contigs))
+                         for v, _ in pending])  # fmt: skip
+        flat = gts.reshape(b * n_samples, gts.shape[2])
+        stats = genotype_stats(flat, np.repeat(half, n_samples) if half.any() else False)
         called, dosage, n_alleles, has_ref = (x.reshape(b, n_samples) for x in stats)
+        if half.any() and gts.shape[2] > 2:  # called genotypes with a missing allele
+            half_calls[0] += int((called & (gts[:, :, :-1] == -1).any(axis=2)).sum())
         mask = np.zeros((b, n_samples), dtype=bool)
         for field, threshold in fields:  # DP first: a genotype failing both counts there
             m = called & _block_fails(pending, field, threshold, n_samples) & ~mask
@@ -364,7 +408,7 @@ def _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes) -> pd.DataFrame:
         if genotypes is not None and kept:
             k = np.array(kept)
             genotypes.add([pending[j][0] for j in kept], dosage[k], called[k], has_ref[k],
-                          [(n_called[j], ac[j], an[j]) for j in kept])  # fmt: skip
+                          [(n_called[j], ac[j], an[j]) for j in kept], n_alleles[k])  # fmt: skip
         pending.clear()
         return len(kept)
 
@@ -400,13 +444,18 @@ def _filter(reader, in_vcf, out_vcf, params, ploidy, genotypes) -> pd.DataFrame:
     counts = counts_table(n_in, removed, masked_counts)
     assert counts["remaining"].iloc[-1] == n_out, (counts, n_out)
     counts.attrs.update(samples=n_samples, skipped=notes, qual_missing=qual_missing)
-    counts.attrs["notes"] = _notes(notes, qual_missing)
+    counts.attrs.update(half_calls=half_calls[0])
+    counts.attrs["notes"] = _notes(notes, qual_missing, half_calls[0])
     return counts
 
 
-def _notes(skipped: list[str], qual_missing: int) -> list[str]:
+def _notes(skipped: list[str], qual_missing: int, half_calls: int = 0) -> list[str]:
     missing = [f"{qual_missing} sites with missing QUAL passed low_qual"] if qual_missing else []
-    return skipped + missing
+    half = [
+        f"{half_calls} half calls (0/., ./1) on X/Y/mitochondrial or ploidy-1 contigs read "
+        "as haploid calls"
+    ] if half_calls else []  # fmt: skip
+    return skipped + missing + half
 
 
 def counts_table(n_in: int, removed: dict, masked: dict) -> pd.DataFrame:
@@ -431,13 +480,14 @@ def write_counts(counts: pd.DataFrame, path, meta: bool = False):
         if meta:
             a = counts.attrs
             fh.write(f"# samples: {a['samples']}\n# qual_missing: {a['qual_missing']}\n")
+            fh.write(f"# half_calls: {a.get('half_calls', 0)}\n")
             fh.writelines(f"# skipped: {n}\n" for n in a["skipped"])
         counts.to_csv(fh, sep="\t", index=False, na_rep="NA")
 
 
 def read_chunk_counts(path) -> pd.DataFrame:
     """A chunk's counts table with its `#` lines back in `attrs`."""
-    attrs = {"samples": 0, "qual_missing": 0, "skipped": []}
+    attrs = {"samples": 0, "qual_missing": 0, "half_calls": 0, "skipped": []}
     with open(path) as fh:
         for line in fh:
             if not line.startswith("# "):
@@ -468,8 +518,10 @@ def gather(chunks, chunk_counts, out_bcf, in_vcf, expected: int | None = None) -
     counts = counts_table(n_in, removed, removed)
     skipped = list(dict.fromkeys(n for t in tables for n in t.attrs["skipped"]))
     qual_missing = sum(t.attrs["qual_missing"] for t in tables)
+    half_calls = sum(t.attrs["half_calls"] for t in tables)
     counts.attrs.update(samples=tables[0].attrs["samples"], skipped=skipped)
-    counts.attrs.update(qual_missing=qual_missing, notes=_notes(skipped, qual_missing))
+    counts.attrs.update(half_calls=half_calls)
+    counts.attrs.update(qual_missing=qual_missing, notes=_notes(skipped, qual_missing, half_calls))
     cmd = ["bcftools", "concat", "--naive", "--no-version", "-Ob", "-o", str(out_bcf)]
     subprocess.run(cmd + [str(c) for c in chunks], check=True, capture_output=True)
     index_vcf(out_bcf)
@@ -500,7 +552,7 @@ def summary(counts: pd.DataFrame) -> str:
 def _main_chunk(smk):
     start = time.time()
     bed = smk.input.bed if smk.params.scatter else None
-    genotypes = ChunkGenotypes()
+    genotypes = ChunkGenotypes(int(smk.params.ploidy))
     try:
         counts = filter_vcf(
             smk.input.vcf,
@@ -510,6 +562,7 @@ def _main_chunk(smk):
             bed,
             genotypes,
             index=False,
+            haploid_contigs=smk.params.get("haploid_contigs", ()),
         )
     except (UnsortedError, ValueError) as e:
         Path(smk.log[0]).write_text(f"{e}\n")

@@ -1,7 +1,14 @@
 """Genotype matrix (samples x sites, int8 ALT dosage) of a VCF, plus site and sample tables.
 
-Dosage = number of ALT alleles: 0/1/2 for diploid, 0/1 for haploid genotypes; -1 =
-missing (`./.`, a partly missing `./1`, an uncovered sample), never 0. Only biallelic
+Dosage = ALT alleles on the cohort's scale (`ploidy`, the largest of the config's ploidy:
+scripts/ploidy.py max_ploidy): 0/1/2 for diploid genotypes; in a diploid cohort a haploid
+call (males' X outside the PARs and Y, mitochondria) is 0/2, as PLINK's `--xchr-model 2`
+(a male's one active X stands for a female's two, and 1 keeps meaning heterozygous); with
+`ploidy: 1` every call is 0/1. -1 = missing (`./.`, an uncovered sample, a half call `./1`
+off the contigs that hold haploid genotypes), never 0. A half call (`0/.`, `1/.`) on X, Y,
+mitochondria or a ploidy-1 contig is the haploid call of its allele (filter.genotype_stats),
+never missing. Site AF and call rate count the alleles and genotypes that exist (a male
+has one X allele), not the dosage scale. Only biallelic
 sequence records are used (one ALT that is not `*`, `.` or symbolic; SNPs and indels);
 others, and repeats of a site ID already seen, are skipped and counted. Genotype parsing
 (what is called, dosage, ploidy check) is shared with scripts/filter.py.
@@ -35,7 +42,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from annotation import join_sites, read_table
-from filter import check_ploidy, classify, genotype_stats
+from filter import check_ploidy, classify, genotype_stats, matrix_dosage
+from ploidy import half_call_haploid
 from sample_columns import sheet_column
 
 BLOCK_BYTES = 1 << 22  # genotype arrays buffered per block of sites (4 MiB)
@@ -66,7 +74,7 @@ def read_regions(path) -> dict:
     return dict(zip(t["site_id"], t["region"], strict=True))
 
 
-def stream_matrix(vcf, ploidy: int) -> dict:
+def stream_matrix(vcf, ploidy: int, haploid_contigs=()) -> dict:
     """Stream `vcf` into the parts of a matrix (see `build_matrix`).
 
     The dosages go into one int8 (sites x samples) array preallocated to the index's
@@ -90,6 +98,7 @@ def stream_matrix(vcf, ploidy: int) -> dict:
     # Genotype arrays are buffered and parsed a block of sites at a time: per-site numpy
     # calls cost more than the parsing itself (profiled: bench/README.md).
     block, n_block = None, 0
+    half, half_of, contigs = [], {}, set(haploid_contigs)
     i = 0
     for v in reader:
         if not is_biallelic(v.REF, v.ALT):
@@ -105,23 +114,24 @@ def stream_matrix(vcf, ploidy: int) -> dict:
             check_ploidy(gt, ploidy, f"{vcf}: {v.CHROM}:{v.POS}")
         if block is None or block.shape[2] != gt.shape[1]:  # first site, or a new width
             if n_block:
-                mat = _add_block(block[:n_block], mat, i, *counts)
+                mat = _add_block(block[:n_block], mat, i, *counts, half, ploidy)
                 i += n_block
             size = max(1, BLOCK_BYTES // max(gt.nbytes, 1))
-            block, n_block = np.empty((size, *gt.shape), dtype=gt.dtype), 0
+            block, n_block, half = np.empty((size, *gt.shape), dtype=gt.dtype), 0, []
         block[n_block] = gt
+        half.append(half_of.setdefault(v.CHROM, half_call_haploid(v.CHROM, contigs)))
         n_block += 1
         if n_block == len(block):
-            mat = _add_block(block, mat, i, *counts)
+            mat = _add_block(block, mat, i, *counts, half, ploidy)
             i += n_block
-            n_block = 0
+            n_block, half = 0, []
         chrom.append(v.CHROM)
         pos.append(v.POS)
         ref.append(v.REF)
         alt.append(v.ALT[0])
         ids.append(site_id)
     if n_block:
-        mat = _add_block(block[:n_block], mat, i, *counts)
+        mat = _add_block(block[:n_block], mat, i, *counts, half, ploidy)
         i += n_block
     reader.close()
     return {
@@ -138,7 +148,12 @@ def stream_matrix(vcf, ploidy: int) -> dict:
 
 
 def build_matrix(
-    vcf, labels: pd.DataFrame | None, target: str, ploidy: int, site_regions: str | None = None
+    vcf,
+    labels: pd.DataFrame | None,
+    target: str,
+    ploidy: int,
+    site_regions: str | None = None,
+    haploid_contigs=(),
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(genotypes, sites, samples) of `vcf`; see the module docstring for the columns.
 
@@ -146,7 +161,8 @@ def build_matrix(
     view). `labels` is the samples sheet (a `sample` column, `target` column). Skipped
     record counts are in `sites.attrs["skipped"]`.
     """
-    return _tables(stream_matrix(vcf, ploidy), labels, target, ploidy, site_regions)
+    part = stream_matrix(vcf, ploidy, haploid_contigs)
+    return _tables(part, labels, target, ploidy, site_regions)
 
 
 def _tables(part: dict, labels, target, ploidy, site_regions):
@@ -230,21 +246,24 @@ def gather_chunks(npzs, site_tables, labels, target, ploidy, site_regions=None):
     return _tables(part, labels, target, ploidy, site_regions)
 
 
-def _add_block(gts, mat, i, called, het, site_called, site_ac, site_an):
+def _add_block(gts, mat, i, called, het, site_called, site_ac, site_an, half=(), ploidy=2):
     """Write the dosages of a block of sites into rows i.. of `mat` (grown when the index
     count was stale) and add their counts; returns `mat`.
 
-    gts: (sites, samples, k + 1) stacked `Variant.genotype.array()`s of one width."""
+    gts: (sites, samples, k + 1) stacked `Variant.genotype.array()`s of one width; half:
+    per site, whether half calls are haploid calls there."""
     b, n = gts.shape[:2]
-    stats = genotype_stats(gts.reshape(b * n, gts.shape[2]))  # per genotype: a flat view
+    half = np.asarray(half, dtype=bool)
+    flags = np.repeat(half, n) if half.any() else False
+    stats = genotype_stats(gts.reshape(b * n, gts.shape[2]), flags)  # per genotype: flat
     ok, dosage, n_alleles, has_ref = (x.reshape(b, n) for x in stats)
     if i + b > len(mat):  # stale index: grow rather than fail
         mat = np.concatenate([mat, np.empty((max(len(mat), 1024, b), n), np.int8)])
     rows = mat[i : i + b]
-    rows[:] = dosage
+    rows[:] = matrix_dosage(dosage, n_alleles, ploidy)
     rows[~ok] = -1
     called += ok.sum(axis=0)
-    het += (ok & has_ref & (dosage > 0)).sum(axis=0)  # both REF and ALT alleles
+    het += (ok & has_ref & (dosage > 0) & (n_alleles > 1)).sum(axis=0)  # REF and ALT
     site_called.extend(np.count_nonzero(ok, axis=1).tolist())
     site_ac.extend(dosage.sum(axis=1, where=ok, dtype=np.int64).tolist())
     site_an.extend(n_alleles.sum(axis=1, where=ok, dtype=np.int64).tolist())
@@ -349,7 +368,10 @@ def _main(smk):
     sheet = pd.read_csv(smk.input.samples, sep="\t", dtype=str, keep_default_na=False)
     target, ploidy = smk.params.target, int(smk.params.ploidy)
     if "vcf" in smk.input.keys():
-        genotypes, sites, samples = build_matrix(smk.input.vcf, sheet, target, ploidy)
+        contigs = smk.params.get("haploid_contigs", ())
+        genotypes, sites, samples = build_matrix(
+            smk.input.vcf, sheet, target, ploidy, haploid_contigs=contigs
+        )
         source = f"vcf: {smk.input.vcf}\n"
     else:
         regions = smk.input.get("regions") or None

@@ -10,12 +10,15 @@ turns records into the tables (and parses the raw files with the same functions)
 
 A record: {"sample", "units": [one dict per unit, cutadapt_units()], "flagstat": {key:
 count, read_flagstat()}, "coverage": [[depth, bases], ...] (samtools stats COV),
-"genome_length": reference length (idxstats)}.
+"genome_length": reference length (idxstats), "sex": {x_ratio, y_ratio, depth_sex}: X
+and Y depth against the autosomes' and the sex they show (scripts/sex_check.py)}.
 """
 
 import json
 import re
 from pathlib import Path
+
+from sex_check import depth_ratios
 
 FLAGSTAT_KEYS = {
     "in total": "total",
@@ -107,6 +110,7 @@ def record(sample, trim_reports, flagstat, stats, idxstats) -> dict:
         "flagstat": read_flagstat(flagstat),
         "coverage": [list(c) for c in cov],
         "genome_length": genome_length(idxstats),
+        "sex": depth_ratios(idxstats),
     }
 
 

@@ -14,6 +14,8 @@ Columns (those of steps that ran in this mode; missing value = NA):
 * predicted, probability (of the predicted class), for the predicted samples.
 
 * n_called_sites: matrix sites with a called genotype (not -1) in the sample.
+* sheet_sex, inferred_sex, sex_mismatch, x_ratio, y_ratio (results/sex_check/
+  sex_check.tsv: the sex check, scripts/sex_check.py).
 
 results/summary.json: the cohort's headline numbers, each copied from the file that
 owns it (filter_counts.tsv, the matrix, association_summary.json, model/metrics.json):
@@ -50,6 +52,7 @@ def build_summary(
     predictions=None,
     sheet_samples=None,
     genotypes=None,
+    sex=None,
 ) -> pd.DataFrame:
     """Join the per-sample tables on `sample`; rows: the matrix samples, then any sheet
     sample that is not in the matrix (e.g. dropped from the VCF)."""
@@ -70,6 +73,10 @@ def build_summary(
         out["n_called_sites"] = out["sample"].map(
             pd.Series(called, index=genotypes.index.astype(str))
         )
+    if sex is not None:
+        cols = ["sheet_sex", "inferred_sex", "mismatch", "x_ratio", "y_ratio"]
+        s = sex[["sample", *cols]].rename(columns={"mismatch": "sex_mismatch"})
+        out = out.merge(s.astype({"sample": str}), on="sample", how="left")
     if pca is not None:
         cols = [c for c in ("PC1", "PC2") if c in pca]
         out = out.merge(pca[["sample", *cols]], on="sample", how="left")
@@ -97,6 +104,9 @@ def headline(counts=None, genotypes=None, assoc=None, metrics=None, table=None) 
             "labelled_samples": int(labelled.sum()),
             "predicted_samples": int(predicted.sum()),
         }
+    if table is not None and "sex_mismatch" in table:
+        mismatch = table["sex_mismatch"].astype(str) == "True"
+        out["sex_mismatches"] = sorted(table.loc[mismatch, "sample"].astype(str))
     if counts is not None:
         c = counts.set_index("filter")["remaining"]
         out |= {"sites_input": int(c["input"]), "sites_filtered": int(c["output"])}
@@ -134,7 +144,8 @@ def _main(smk):
     predictions = read_tsv(inp.predictions, dtype={"sample": str, "predicted": str})
     genotypes = read_genotype_frame(inp.genotypes)  # one int8 matrix, no pandas copies
     sheet = list(smk.params.samples)
-    table = build_summary(samples, trim, mapping, pca, oof, predictions, sheet, genotypes)
+    sex = read_tsv(inp.sex, dtype={"sample": str}) if "sex" in inp.keys() else None
+    table = build_summary(samples, trim, mapping, pca, oof, predictions, sheet, genotypes, sex)
     write_summary(table, smk.output.table)
     counts = read_tsv(inp.counts) if "counts" in inp.keys() else None
     assoc = json.loads(Path(inp.assoc).read_text()) if "assoc" in inp.keys() else None
@@ -145,6 +156,8 @@ def _main(smk):
     Path(smk.output.cohort).write_text(json.dumps(cohort, indent=2) + "\n")
     with open(smk.log[0], "w") as log:
         log.write(f"samples: {len(table)}\ncolumns: {list(table.columns)}\n")
+        if "sex_mismatches" in cohort:
+            log.write(f"sex mismatches with the sheet: {cohort['sex_mismatches']}\n")
 
 
 if "snakemake" in globals():

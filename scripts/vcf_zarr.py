@@ -13,8 +13,9 @@ skips records that are not biallelic sequence variants and repeats of a site ID
 (scripts/matrix.py); after the filter there are usually none. The store is checked for
 them after the conversion and, only if there are any, converted again from a copy of the
 VCF without them. `call_genotype` keeps the VCF's alleles (-1 missing, -2 padding); the
-matrix's ALT dosage is `dosage()`, with a half-missing call (`./1`) missing, as in the
-matrix.
+matrix's ALT dosage is `dosage()`, coded as the matrix codes it (scripts/matrix.py): a
+haploid call among diploid ones 0/2, a half call (`0/.`, `./1`) the haploid call of its
+allele on X, Y and mitochondria, missing elsewhere.
 """
 
 import shutil
@@ -27,8 +28,9 @@ import numpy as np
 import pandas as pd
 import pysam
 import zarr
-from filter import genotype_stats
+from filter import genotype_stats, matrix_dosage
 from matrix import is_biallelic
+from ploidy import half_call_haploid
 
 BLOCK_VARIANTS = 10_000  # variants read per block by dosage()
 
@@ -144,13 +146,15 @@ def site_ids(root) -> list[str]:
     return [f"{c}:{p}:{r}:{','.join(a)}" for c, p, r, a in variant_alleles(root)]
 
 
-def dosage(path) -> pd.DataFrame:
+def dosage(path, haploid_contigs=()) -> pd.DataFrame:
     """The store's genotypes as `genotypes.parquet` holds them: samples x site IDs, int8
-    ALT dosage, -1 where any allele is missing (filter.genotype_stats, as the matrix);
-    read `BLOCK_VARIANTS` variants at a time."""
+    ALT dosage on the scale of the store's ploidy, -1 where not called (filter.genotype_stats
+    and matrix_dosage, as the matrix); read `BLOCK_VARIANTS` variants at a time."""
     root = open_store(path)
     gt = root["call_genotype"]  # variants x samples x ploidy, int8
     n_variants, n_samples, ploidy = gt.shape
+    contigs = [half_call_haploid(c, set(haploid_contigs)) for c in strings(root["contig_id"])]
+    half = np.asarray(contigs, dtype=bool)[np.asarray(root["variant_contig"][:])]
     out = np.empty((n_variants, n_samples), dtype=np.int8)
     for start in range(0, n_variants, BLOCK_VARIANTS):
         block = np.asarray(gt[start : start + BLOCK_VARIANTS])
@@ -158,7 +162,11 @@ def dosage(path) -> pd.DataFrame:
         flat = np.empty((b * n_samples, ploidy + 1), dtype=np.int16)  # + the phase column
         flat[:, :ploidy] = block.reshape(b * n_samples, ploidy)
         flat[:, ploidy] = 0
-        called, dose, _, _ = genotype_stats(flat)
+        h = half[start : start + b]
+        called, dose, n_alleles, _ = genotype_stats(
+            flat, np.repeat(h, n_samples) if h.any() else False
+        )
+        dose = matrix_dosage(dose, n_alleles, ploidy)
         out[start : start + b] = np.where(called, dose, -1).reshape(b, n_samples)
     samples = pd.Index(strings(root["sample_id"]), name="sample")
     return pd.DataFrame(out.T, index=samples, columns=site_ids(root), copy=False)

@@ -69,4 +69,5 @@ def test_growing_the_sheet_reruns_only_the_new_sample(run):
     cohort |= {"report_qc", "multiqc", "report_variants", "report_population"}
     cohort |= {"report_association", "report_model", "report_predictions", "summary"}
     cohort |= {"notebook_explore", "notebook_model", "notebook_html"}  # rules/notebooks.smk
+    cohort |= {"sex_calling", "sex_check", "report_sex"}  # rules/sex_check.smk
     assert set(jobs) == per_sample | cohort

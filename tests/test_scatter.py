@@ -138,8 +138,10 @@ def test_scattered_filter_and_matrix_equal_the_whole_vcf(tmp_path, n):
 
 
 def test_haploid_alt_calls_are_not_heterozygous(tmp_path):
-    """A dosage of 1 without a REF allele (a haploid call in a diploid record) is not het:
-    the chunks carry those genotypes apart, as the dosage alone cannot tell."""
+    """A haploid ALT call in a diploid record is dosage 2 (scripts/filter.py
+    matrix_dosage, PLINK's --xchr-model 2), never heterozygous: heterozygosity counts the
+    dosage-1 calls exactly, scattered as whole. (With ploidy 1 every ALT call is 1 and not
+    het: the chunks carry those apart, as the dosage alone cannot tell.)"""
     vcf = cohort_vcf(tmp_path)
     whole = tmp_path / "whole.vcf.gz"
     vcffilter.filter_vcf(vcf, whole, PARAMS, 2)
@@ -147,7 +149,12 @@ def test_haploid_alt_calls_are_not_heterozygous(tmp_path):
     _, _, got = scatter(vcf, tmp_path, 3, PARAMS)
     ones = (got[0] == 1).sum(axis=1).to_numpy()
     het_calls = (got[2]["heterozygosity"] * (got[0] >= 0).sum(axis=1).to_numpy()).round()
-    assert (het_calls.to_numpy() < ones).any()  # some dosage-1 calls are haploid ALTs
+    np.testing.assert_array_equal(het_calls.to_numpy(), ones)
+    haploid_alt = 0
+    with pysam.VariantFile(str(whole)) as v:
+        for rec in v:
+            haploid_alt += sum(s["GT"] == (1,) for s in rec.samples.values())
+    assert haploid_alt > 0 and (got[0] == 2).to_numpy().sum() >= haploid_alt
     pd.testing.assert_frame_equal(got[2], want[2])
 
 
