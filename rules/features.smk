@@ -15,9 +15,10 @@ rule features:
         "../envs/python.yaml"
     threads: 1
     resources:
-        # The matrix as floats: 2,721 MB at 5,000 x 14,805 sites (25.6 MB parquet), 943 MB
-        # at 1,000 (bench/results/cohort_steps.md).
-        mem_mb=mem(2000, per_input_mb=40, inputs=["genotypes"]),
+        # The int8 matrix plus float blocks: 356 MB at 2,000 x 36,435 sites (34 MB parquet),
+        # 757 MB at 10,000 x 44,544 (103 MB parquet; bench/results/genome_scale.md). The
+        # int8 matrix is 3-5x its parquet file: 10x covers it with room for the blocks.
+        mem_mb=mem(2000, per_input_mb=10, inputs=["genotypes"]),
     params:
         features=config["features"],
         ploidy=MAX_PLOIDY,
