@@ -45,8 +45,11 @@ sys.path.insert(0, str(REPO / "tests"))
 # The simulator's settings of the tiny-read cohort (scripts/demo.py; every other key its
 # default): 2 x 5 kb, 10x of 2 x 100 bp = 500 pairs per sample.
 SIM = {"populations": 3, "contigs": 2, "contig_length": 5000, "coverage": 10, "n_unlabelled": 0}
-# What the cohort needs beyond the defaults: its sheets and reference, and the demo's
-# genotype filters (.test/demo/config.yaml) for its 10x reads.
+# What the cohort needs beyond the defaults: its sheets and reference, the demo's
+# genotype filters (.test/demo/config.yaml) for its 10x reads, and (unless --fastqc)
+# no FastQC: its JVM costs ~3-4 s CPU per unit, two thirds of a tiny sample's trim + map
+# job (6.5 s CPU), i.e. the tool's cost, not the workflow's, and more than a shared
+# 2-core machine has for 1,000 samples.
 FILTER = {"min_dp": 3, "min_gq": 10, "min_call_rate": 0.8}
 
 
@@ -70,10 +73,11 @@ def make(n, seed=20261122):
     write_population(pop, DATA)
     (DATA / "reads").mkdir(exist_ok=True)
     ref = np.concatenate(list(pop.reference.values()))
-    offset = dict(
-        zip(pop.reference, np.cumsum([0] + [len(s) for s in pop.reference.values()])[:-1])
+    starts = np.cumsum([0] + [len(s) for s in pop.reference.values()])[:-1]
+    offset = dict(zip(pop.reference, starts, strict=True))
+    site = np.array(
+        [offset[c] + p - 1 for c, p in zip(pop.sites["chrom"], pop.sites["pos"], strict=True)]
     )
-    site = np.array([offset[c] + p - 1 for c, p in zip(pop.sites["chrom"], pop.sites["pos"])])
     alt = np.array(["ACGT".index(a) for a in pop.sites["alt"]], np.uint8)
     n_pairs = n_unit_pairs(pop.params, 1)
     for i, s in enumerate(pop.samples):
@@ -102,7 +106,10 @@ def make(n, seed=20261122):
 
 def samples_of_data():
     with open(DATA / "sheet.tsv") as fh:
-        return [(r["sample"], r["phenotype"], r["population"]) for r in csv.DictReader(fh, delimiter="\t")]
+        return [
+            (r["sample"], r["phenotype"], r["population"])
+            for r in csv.DictReader(fh, delimiter="\t")
+        ]
 
 
 def write_sheets(workdir, n):
@@ -125,7 +132,7 @@ def write_sheets(workdir, n):
     return [s for s, _, _ in rows]
 
 
-def write_config(workdir, mode):
+def write_config(workdir, mode, fastqc=False):
     """The user's template (config/config.yaml) with what this cohort needs."""
     import yaml
 
@@ -134,6 +141,8 @@ def write_config(workdir, mode):
     cfg["units"] = "config/units.tsv"
     cfg["reference"] = {"fasta": str(DATA / "reference.fa")}
     cfg["filter"] = dict(FILTER)
+    if not fastqc:
+        cfg["fastqc"] = {"enabled": False}
     if mode != "joint":
         cfg["bcftools"] = {"mode": mode}
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -199,6 +208,30 @@ def timed(cmd, log):
     }
 
 
+# The test-only settings of tests/test_slurm.py: no accounting here (job states from
+# squeue), quick status checks, no account.
+SLURM_ARGS = [
+    "--workflow-profile", str(REPO / "profiles" / "slurm"),
+    "--slurm-status-command", "squeue",
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "2",
+    "--latency-wait", "5",
+    "--slurm-no-account",
+]  # fmt: skip
+
+
+def sbatch_jobs():
+    """{job id: (comment, state, min memory)} of every job the local controller knows."""
+    out = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", "%i %k %T %m"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SLURM_CONF": "/etc/slurm/slurm.conf"},
+    ).stdout
+    return {f[0]: (f[1], f[2], f[3]) for f in (line.split() for line in out.splitlines())}
+
+
 def job_stats(text):
     """{rule: count} of the first 'Job stats' table in a Snakemake log."""
     from helpers import job_counts
@@ -218,11 +251,9 @@ def benchmarks(workdir, since):
         if not rows:
             continue
         r = rows[-1]
-        rel = path.relative_to(root)
-        # results/benchmarks/<step>/<sample>/... : the step is the rule family
-        key = rel.parts[0] if len(rel.parts) > 1 else rel.stem
-        if key in ("calls", "filter", "regions") and len(rel.parts) > 1:
-            key = f"{rel.parts[0]}/{re.sub(r'[0-9]+', 'N', rel.stem)}"
+        # The path with sample names and numbers left out names the rule:
+        # map/units/S/L1 (trim + map), map/S.markdup, calls/chunk.N, ...
+        key = re.sub(r"\d+", "N", re.sub(r"S\d+", "S", str(path.relative_to(root))[:-4]))
         b = out[key]
         b["jobs"] += 1
         b["s"] += float(r["s"])
@@ -238,12 +269,15 @@ def summarise(workdir, tag, res, since, cores, log):
     text = Path(log).read_text()
     jobs = job_stats(text)
     bench = benchmarks(workdir, since)
-    n_jobs = sum(v for k, v in jobs.items() if k != "total")
+    planned = sum(v for k, v in jobs.items() if k != "total")
+    # The jobs this invocation finished (a stopped or resumed run finishes fewer than planned).
+    n_jobs = len(re.findall(r"^Finished jobid: ", text, flags=re.M))
     job_s = sum(b["s"] for b in bench.values())
     res.update(
         {
             "tag": tag,
             "jobs": jobs,
+            "planned_jobs": planned,
             "n_jobs": n_jobs,
             "bench": bench,
             "jobs_wall_sum_s": job_s,
@@ -265,7 +299,7 @@ def save(workdir, key, res):
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def run(name, n, mode, src=None, cores=2, extra=()):
+def run(name, n, mode, src=None, cores=2, extra=(), fastqc=False, slurm=False):
     workdir = WORK / name
     if src is not None and not workdir.exists():
         t0 = time.perf_counter()
@@ -274,13 +308,23 @@ def run(name, n, mode, src=None, cores=2, extra=()):
         print(f"copied {src} -> {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     workdir.mkdir(parents=True, exist_ok=True)
     write_sheets(workdir, n)
-    write_config(workdir, mode)
-    res = {"samples": n, "mode": mode, "from": src, "uptime_start": uptime()}
+    write_config(workdir, mode, fastqc)
+    res = {"samples": n, "mode": mode, "from": src, "fastqc": fastqc, "uptime_start": uptime()}
+    res["args"] = list(extra)
     since = time.time() - 1
     log = workdir / "run.log"
+    before = sbatch_jobs() if slurm else {}
     res.update(timed(snakemake_cmd(workdir, *extra, cores=cores), log))
     res["uptime_end"] = uptime()
     summarise(workdir, "run", res, since, cores, log)
+    if slurm:
+        jobs = {k: v for k, v in sbatch_jobs().items() if k not in before}
+        res["sbatch"] = jobs
+        res["sbatch_count"] = len(jobs)
+        res["sbatch_by_name"] = dict(
+            Counter(re.sub(r"_wildcards_\d+$", "_wildcards_N", c) for c, _, _ in jobs.values())
+        )
+        res["sbatch_states"] = dict(Counter(st for _, st, _ in jobs.values()))
     save(workdir, "run", res)
     print(json.dumps({k: v for k, v in res.items() if k != "bench"}, indent=1), file=sys.stderr)
     if res["rc"]:
@@ -327,30 +371,57 @@ def records(vcf):
     with pysam.VariantFile(str(vcf)) as fh:
         samples = list(fh.header.samples)
         return samples, [
-            (r.chrom, r.pos, r.ref, r.alts, tuple(r.samples[s]["GT"] for s in samples))
-            for r in fh
+            (r.chrom, r.pos, r.ref, r.alts, tuple(r.samples[s]["GT"] for s in samples)) for r in fh
         ]
 
 
+def compare(a, b):
+    """Do two runs' cohort VCFs have the same records (CHROM POS REF ALT, every GT)?"""
+    ra, rb = (records(WORK / x / "results/calls/cohort.vcf.gz") for x in (a, b))
+    same = ra == rb
+    print(
+        f"{a} vs {b}: {len(ra[1])} and {len(rb[1])} records x {len(ra[0])} samples; equal: {same}"
+    )
+    return same
+
+
 def report(names):
+    """Markdown of the saved figures of runs (bench/work/cohort/<name>/cohort.json)."""
     for name in names:
         data = json.loads((WORK / name / "cohort.json").read_text())
         for key, r in data.items():
             print(f"\n### {name} / {key}\n")
-            print(f"- samples {r['samples']}, jobs {r['n_jobs']}, wall {r['wall_s']:.0f} s, rc {r['rc']}")
-            print(f"- uptime at start: `{r['uptime_start']}`; at end: `{r['uptime_end']}`")
-            print(f"- load (1 min) during: mean {r['load_1min_mean']}, max {r['load_1min_max']}")
             print(
-                f"- Σ job wall {r['jobs_wall_sum_s']:.0f} s, Σ job CPU {r['jobs_cpu_sum_s']:.0f} s;"
-                f" idle core-s per job {r['overhead_per_job_s']:.3f};"
-                f" Snakemake CPU {r['snakemake_cpu_s']:.0f} s = {r['snakemake_cpu_per_job_s']:.3f} s/job;"
-                f" Snakemake peak RSS {r['snakemake_peak_rss_mb']:.0f} MB"
+                f"- {r['samples']} samples, {r['mode'] if 'mode' in r else ''}; jobs finished"
+                f" {r['n_jobs']} (planned {r.get('planned_jobs')}); wall {r['wall_s']:.0f} s;"
+                f" exit {r['rc']}"
+            )
+            print(f"- uptime at start: `{r['uptime_start']}`; at end: `{r['uptime_end']}`")
+            print(f"- 1-min load while running: mean {r['load_1min_mean']:.1f}, max")
+            print(f"  {r['load_1min_max']:.1f}")
+            print(
+                f"- Snakemake process: CPU {r['snakemake_cpu_s']:.0f} s"
+                f" ({r['snakemake_cpu_s'] / max(r['n_jobs'], 1):.3f} s per job),"
+                f" peak RSS {r['snakemake_peak_rss_mb']:.0f} MB"
+            )
+            idle = (r["wall_s"] * r["cores"] - r["jobs_wall_sum_s"]) / max(r["n_jobs"], 1)
+            print(
+                f"- jobs' own time: Σ wall {r['jobs_wall_sum_s']:.0f} s, Σ CPU"
+                f" {r['jobs_cpu_sum_s']:.0f} s; wall x {r['cores']} job slots - Σ job wall ="
+                f" {idle:.3f} s per job"
             )
             if "planned" in r:
-                print(f"- planned after adding: {r['planned']} (before: {r['planned_before']})")
-            print("\n| step | jobs | Σ wall s | Σ CPU s | max RSS MB |\n|---|---:|---:|---:|---:|")
-            for k, b in sorted(r["bench"].items(), key=lambda kv: -kv[1]["s"]):
-                print(f"| {k} | {b['jobs']} | {b['s']:.1f} | {b['cpu_s']:.1f} | {b['max_rss_mb']:.0f} |")
+                print(f"- dry run after adding: {r['planned']} ({r['dry_run_wall_s']:.1f} s)")
+            if "sbatch_count" in r:
+                print(f"- sbatch jobs: {r['sbatch_count']}: {r['sbatch_by_name']}")
+                print(f"  states {r['sbatch_states']}")
+            print("\n| benchmark | jobs | Σ wall s | Σ CPU s | max RSS MB |")
+            print("|---|---:|---:|---:|---:|")
+            for k, x in sorted(r["bench"].items(), key=lambda kv: -kv[1]["s"]):
+                print(
+                    f"| {k} | {x['jobs']} | {x['s']:.1f} | {x['cpu_s']:.1f}"
+                    f" | {x['max_rss_mb']:.0f} |"
+                )
 
 
 def main(argv=None):
@@ -364,17 +435,34 @@ def main(argv=None):
     r.add_argument("--mode", default="joint", choices=["joint", "gvcf"])
     r.add_argument("--from", dest="src")
     r.add_argument("--cores", type=int, default=2)
+    r.add_argument("--fastqc", action="store_true", help="keep FastQC on (the default)")
+    r.add_argument("--targets", nargs="*", default=[], help="default: the workflow's own")
+    r.add_argument("--slurm", action="store_true", help="through profiles/slurm (local SLURM)")
+    r.add_argument("--set-resources", nargs="*", default=[], help="passed to Snakemake")
+    r.add_argument("--group-components", default="persample=10")
     a = sub.add_parser("add")
     a.add_argument("name")
+    c = sub.add_parser("compare")
+    c.add_argument("a")
+    c.add_argument("b")
     p = sub.add_parser("report")
     p.add_argument("names", nargs="+")
     args = ap.parse_args(argv)
     if args.cmd == "make":
         make(args.samples)
     elif args.cmd == "run":
-        run(args.name, args.samples, args.mode, args.src, args.cores)
+        extra = [*args.targets]
+        if args.slurm:
+            extra += [*SLURM_ARGS, "--group-components", args.group_components]
+        if args.set_resources:
+            extra += ["--set-resources", *args.set_resources]
+        run(
+            args.name, args.samples, args.mode, args.src, args.cores, extra, args.fastqc, args.slurm
+        )
     elif args.cmd == "add":
         add(args.name)
+    elif args.cmd == "compare":
+        raise SystemExit(0 if compare(args.a, args.b) else 1)
     else:
         report(args.names)
 
