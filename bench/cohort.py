@@ -25,6 +25,7 @@ import csv
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -340,17 +341,20 @@ def add(name, cores=2):
     )
     before = job_stats(dry.stdout + dry.stderr)
     write_sheets(workdir, n + 1)
-    t0 = time.perf_counter()
+    t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     dry = subprocess.run(
         snakemake_cmd(workdir, "-n", "--quiet", "rules"), capture_output=True, text=True
     )
-    dry_wall = time.perf_counter() - t0
+    dry_wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    dry_cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     planned = job_stats(dry.stdout + dry.stderr)
     res = {
         "samples": n + 1,
         "planned_before": before,
         "planned": planned,
         "dry_run_wall_s": dry_wall,
+        # The Snakemake start a run pays before its first job (parse, sheets, DAG).
+        "dry_run_cpu_s": dry_cpu,
         "uptime_start": uptime(),
     }
     since = time.time() - 1
