@@ -8,6 +8,7 @@
 #   .ci/slurm-local.sh status [STATE_DIR]
 #
 # No systemd, no accounting (the executor plugin then needs `slurm-status-command: squeue`).
+# Memory is enforced without cgroups (jobacct_gather/linux + OverMemoryKill, polled every 1 s).
 # The job step started inside each job drops SLURM_CONF, so the config is also written to
 # /etc/slurm/slurm.conf (only when that file is absent or was written by this script).
 # STATE_DIR defaults to /tmp/slurm-local; it holds the config, spool, logs and pid files.
@@ -38,7 +39,7 @@ alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 write_conf() {
     local cpus mem
     cpus=$(nproc)
-    # Leave headroom for the OS; memory is scheduled, not enforced (no cgroup plugin).
+    # Leave headroom for the OS; memory is scheduled and enforced by polling (below).
     mem=$(awk '/MemTotal/ {m = int($2 / 1024) - 1024; print (m > 1000 ? m : 1000)}' /proc/meminfo)
     cat >"$STATE/slurm.conf" <<EOF
 $MARK
@@ -57,7 +58,12 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
-JobAcctGatherType=jobacct_gather/none
+# Memory is enforced as on a cluster, without cgroups: the linux gatherer polls each job
+# step's processes every second and OverMemoryKill kills a step whose RSS passes its --mem
+# (a job that asks too little fails, and the profile's retries resubmit it with more).
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherParams=OverMemoryKill
+JobAcctGatherFrequency=task=1
 MinJobAge=3600
 SlurmctldPort=6817
 SlurmdPort=6818

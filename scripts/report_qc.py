@@ -101,6 +101,23 @@ def plot_mapping(mapping: pd.DataFrame, path):
     save(fig, path)
 
 
+def depth_shares(hists: dict, names, max_depth):
+    """(share of the reference at depth d, share at depth >= d), samples x 0..max_depth.
+
+    Each histogram is put on the same depths first: a sample whose reads reach fewer
+    depths than the cohort's max_depth, or whose histogram skips a depth, still gives a
+    full row (tiny-read cohorts of ~1,000 samples had rows of 21 and 23 depths)."""
+    depth = np.arange(max_depth + 1)
+    frac, at_least = [], []
+    for s in names:
+        h = hists[s].groupby("depth")["bases"].sum()
+        total = max(h.sum(), 1)
+        counts = h.reindex(depth, fill_value=0).to_numpy()
+        frac.append(counts / total)
+        at_least.append(1 - np.concatenate([[0], np.cumsum(counts)[:-1]]) / total)
+    return np.vstack(frac), np.vstack(at_least)
+
+
 def plot_depth(hists: dict, path, max_depth=None):
     """Share of the reference covered at each depth, one line per sample (≤ MAX_NAMED
     samples get a legend), or the median and 5-95 % band of samples above that."""
@@ -119,23 +136,7 @@ def plot_depth(hists: dict, path, max_depth=None):
             q.append(int(h["depth"].iloc[min(int(np.searchsorted(c, 0.995)), len(h) - 1)]))
         max_depth = max(max(q), 5)
     depth = np.arange(max_depth + 1)
-    frac = np.vstack(
-        [
-            hists[s].set_index("depth")["bases"].reindex(depth, fill_value=0).to_numpy()
-            / max(hists[s]["bases"].sum(), 1)
-            for s in names
-        ]
-    )
-    at_least = np.vstack(
-        [
-            1
-            - np.concatenate(
-                [[0], np.cumsum(hists[s].set_index("depth")["bases"].sort_index().to_numpy())]
-            )[: max_depth + 1]
-            / max(hists[s]["bases"].sum(), 1)
-            for s in names
-        ]
-    )
+    frac, at_least = depth_shares(hists, names, max_depth)
     for ax, data, ylabel, title in (
         (axes[0], frac, "% of reference", "Depth distribution"),
         (axes[1], at_least, "% of reference at ≥ depth", "Cumulative depth"),

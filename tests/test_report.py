@@ -419,3 +419,15 @@ def test_color_by_column_missing_from_sheet_is_skipped(tmp_path):
     table.drop(columns="population").to_csv(sheet, sep="\t", index=False)
     proc = snakemake(tmp_path, "-n", "--quiet", "rules", timeout=300)
     assert "has no column 'population'; skipped" in proc.stdout + proc.stderr
+
+
+def test_depth_shares_of_histograms_of_different_lengths():
+    """Samples whose reads reach different depths (or skip one) give rows of the same
+    length: the depth figure of a 1,000-sample tiny-read cohort failed on this."""
+    hists = {
+        "a": pd.DataFrame({"depth": [0, 1, 2], "bases": [10, 30, 60]}),
+        "b": pd.DataFrame({"depth": [0, 3], "bases": [50, 50]}),  # no depth 1 or 2
+    }
+    frac, at_least = report_qc.depth_shares(hists, ["a", "b"], 4)
+    np.testing.assert_allclose(frac, [[0.1, 0.3, 0.6, 0, 0], [0.5, 0, 0, 0.5, 0]])
+    np.testing.assert_allclose(at_least, [[1, 0.9, 0.6, 0, 0], [1, 0.5, 0.5, 0.5, 0]])

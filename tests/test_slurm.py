@@ -1,6 +1,8 @@
 """The SLURM profile, for real: a single-node SLURM on localhost (.ci/slurm-local.sh) runs the
 small demo through sbatch (a copy of the local run with three samples' read steps and every
-cohort step to redo), and its calls and genotype matrix equal the local run's.
+cohort step to redo), and its calls and genotype matrix equal the local run's. The local
+SLURM enforces memory (OverMemoryKill): the matrix job asks for too little on its first
+attempt, is killed, and the profile's retries resubmit it with more memory.
 
 Needs root (the daemons and /etc/slurm/slurm.conf) and, when SLURM is not installed, apt-get;
 skipped otherwise. Only the daemons this test started are stopped.
@@ -27,6 +29,10 @@ STATE = f"/tmp/slurm-local-pytest-{os.getpid()}"
 TARGETS = ["results/calls/cohort.vcf.gz", "results/matrix/genotypes.parquet"]
 # Cohort rules that run once per calling chunk (rules/calls.smk, filter.smk).
 CHUNKED = ("call_chunk", "filter_chunk")
+# Test-only memory of the matrix job, scaled by attempt as the rules' own mem_mb: 100 MB on
+# the first attempt (less than the Snakemake process that runs the job inside it), 1,600 MB
+# on the second (the step peaks at a few hundred MB).
+FORCED_MEM = "100 * attempt ** 4"
 
 
 def _slurm_env():
@@ -54,16 +60,16 @@ def slurm():
 
 
 def _sbatch_jobs():
-    """{job id: (comment, state)} of every job the controller knows (MinJobAge keeps finished
-    ones); the executor plugin puts the rule (or group) name in the comment."""
+    """{job id: (comment, state, memory)} of every job the controller knows (MinJobAge keeps
+    finished ones); the executor plugin puts the rule (or group) name in the comment."""
     out = subprocess.run(
-        ["squeue", "-h", "-t", "all", "-o", "%i %k %T"],
+        ["squeue", "-h", "-t", "all", "-o", "%i %k %T %m"],
         capture_output=True,
         text=True,
         check=True,
         env=_slurm_env(),
     ).stdout
-    return {f[0]: (f[1], f[2]) for f in (line.split() for line in out.splitlines())}
+    return {f[0]: (f[1], f[2], f[3]) for f in (line.split() for line in out.splitlines())}
 
 
 def _records(path):
@@ -127,6 +133,9 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
         # The profile groups one sample's read steps per job; here all three in one job.
         "--group-components",
         f"persample={len(REMAP)}",
+        # One forced out-of-memory failure (FORCED_MEM), retried by the profile's `retries`.
+        "--set-resources",
+        f"matrix:mem_mb={FORCED_MEM}",
         timeout=900,
     )
     elapsed = time.monotonic() - start
@@ -134,15 +143,25 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
     done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stderr)
     print(f"SLURM run: {elapsed:.0f} s, {len(jobs)} sbatch jobs, snakemake: {done}")
     # Every job of the run went through sbatch and completed there: the read steps of the
-    # three samples as one group job, every cohort job on its own.
+    # three samples as one group job, every cohort job on its own; the matrix job twice.
     assert done, proc.stderr[-3000:]
-    assert {state for _, state in jobs.values()} == {"COMPLETED"}
-    rules = sorted(comment for comment, _ in jobs.values())
+    rules = sorted(comment for comment, _, _ in jobs.values())
     assert rules == sorted(
         ["rule_persample_markdup_trim_map"]
         + [f"rule_{r}_wildcards_{i}" for r in CHUNKED for i in range(n_chunks)]
-        + ["rule_gather_calls", "rule_filter", "rule_matrix"]
+        + ["rule_gather_calls", "rule_filter", "rule_matrix", "rule_matrix"]
     )
+    # The matrix job: killed by SLURM for its memory on the first attempt (100 MB), then
+    # resubmitted with 1,600 MB, and completed; every other job completed at once.
+    matrix = sorted((int(k), v) for k, v in jobs.items() if v[0] == "rule_matrix")
+    assert [(state, m) for _, (_, state, m) in matrix] == [
+        ("FAILED", "100M"),
+        ("COMPLETED", "1600M"),
+    ]
+    assert {v[1] for k, v in jobs.items() if v[0] != "rule_matrix"} == {"COMPLETED"}
+    (log,) = (workdir / ".snakemake/slurm_logs").glob(f"rule_matrix/**/{matrix[0][0]}.log")
+    killed = log.read_text()
+    assert "exceeded memory limit" in killed, killed[-2000:]
     # In the group: trim + map per unit (S012 has two lanes), markdup per sample; then
     # the cohort jobs: calling and filter per chunk, each with its gather; the matrix.
     steps = str(n_units + len(REMAP) + 2 * n_chunks + 3)
