@@ -278,4 +278,5 @@ def _main_check(smk):
 
 
 if "snakemake" in globals():
-    {"sex_calling": _main_calling, "sex_check": _main_check}[snakemake.rule](snakemake)  # noqa: F821
+    # Which rule by its outputs, not its name: a module may prefix it (README, Deploy).
+    (_main_calling if "sexes" in snakemake.output.keys() else _main_check)(snakemake)  # noqa: F821

@@ -143,13 +143,14 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
     done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stderr)
     print(f"SLURM run: {elapsed:.0f} s, {len(jobs)} sbatch jobs, snakemake: {done}")
     # Every job of the run went through sbatch and completed there: the read steps of the
-    # three samples as one group job, every cohort job on its own; the matrix job twice.
+    # three samples as one group job, every cohort job on its own (sex_calling: the calling
+    # sexes, from the remapped samples' QC records); the matrix job twice.
     assert done, proc.stderr[-3000:]
     rules = sorted(comment for comment, _, _ in jobs.values())
     assert rules == sorted(
         ["rule_persample_markdup_trim_map"]
         + [f"rule_{r}_wildcards_{i}" for r in CHUNKED for i in range(n_chunks)]
-        + ["rule_gather_calls", "rule_filter", "rule_matrix", "rule_matrix"]
+        + ["rule_sex_calling", "rule_gather_calls", "rule_filter", "rule_matrix", "rule_matrix"]
     )
     # The matrix job: killed by SLURM for its memory on the first attempt (100 MB), then
     # resubmitted with 1,600 MB, and completed; every other job completed at once.
