@@ -164,8 +164,9 @@ def test_small_demo_on_slurm_equals_local_run(slurm, small_demo, tmp_path):
     killed = log.read_text()
     assert "exceeded memory limit" in killed, killed[-2000:]
     # In the group: trim + map per unit (S012 has two lanes), markdup per sample; then
-    # the cohort jobs: calling and filter per chunk, each with its gather; the matrix.
-    steps = str(n_units + len(REMAP) + 2 * n_chunks + 3)
+    # the cohort jobs: the calling sexes, calling and filter per chunk, each with its
+    # gather; the matrix.
+    steps = str(n_units + len(REMAP) + 2 * n_chunks + 4)
     assert done[-1] == (steps, steps)
     # The same calls and the same matrix as the local run.
     assert _records(workdir / TARGETS[0]) == _records(local / TARGETS[0])
