@@ -17,7 +17,10 @@ rule predict:
     # forest refits for samples with missing sites (deterministic for any thread count)
     threads: 2
     resources:
-        mem_mb=mem(2000),
+        # Follows the matrix and the model file (which holds the training genotypes at
+        # the model's sites): 1,122 MB at 2,000 x 36,435 sites (46 MB of inputs), 4,329
+        # MB at 10,000 x 44,544 (146 MB; bench/results/genome_scale.md).
+        mem_mb=mem(2000, per_input_mb=30, inputs=["genotypes", "model"]),
     params:
         unlabelled_only=not PREDICT_WITH,
         # predictions.tsv low_coverage: observed share of model sites below this
