@@ -54,6 +54,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
+from ploidy import read_fai  # {contig: length} of a samtools .fai
 
 PARSE_TIME_BYTES = 2 * 1024 * 1024  # GFF3 files up to this size are read at parse time
 DEFAULT_CODE = 1  # NCBI's standard code; `annotation.genetic_code` overrides it
@@ -149,12 +150,6 @@ def read_gff(path) -> list[Feature]:
                         parse_attributes(attrs, path, n))
             )  # fmt: skip
     return features
-
-
-def read_fai(path) -> dict:
-    """{contig: length} of a samtools .fai."""
-    t = pd.read_csv(path, sep="\t", header=None, usecols=[0, 1], dtype={0: str, 1: int})
-    return dict(zip(t[0], t[1], strict=True))
 
 
 def check_features(features: list[Feature], contigs: dict, path) -> None:

@@ -179,6 +179,7 @@ def sex_file_text(sexes: dict) -> str:
 
 
 def read_fai(path) -> dict:
+    """{contig: length} of a samtools .fai (the standard library only: also at parse time)."""
     out = {}
     with open(path) as fh:
         for line in fh:
